@@ -1,0 +1,267 @@
+//! WinHttpSetTimeouts, WinHttpSetOption and WinHttpQueryOption.
+//!
+//! Which handle kinds take which option, and the error for each mismatch, follow reference
+//! §5: unknown options are 12009 to set and 87 to query; set-only options queried are 87;
+//! query-only options set are 12011; a known option on the wrong kind of handle is 12018.
+
+use super::Ctx;
+use super::session::Timeouts;
+use crate::error::{ApiError, ApiResult};
+use crate::handles::{Handle, HandleKind, Object, lock};
+use hinet_protocol::consts::{disable, option, security_flag};
+use hinet_protocol::{
+    Empty, OptionValue, QueryOptionParams, QueryOptionResult, SetOptionParams, SetTimeoutsParams,
+};
+use std::sync::atomic::Ordering;
+
+pub async fn set_timeouts(ctx: Ctx<'_>, p: SetTimeoutsParams) -> ApiResult<Empty> {
+    // Checked before the handle, as WinHTTP does.
+    for (name, v) in [
+        ("resolveTimeout", p.resolve_timeout),
+        ("connectTimeout", p.connect_timeout),
+        ("sendTimeout", p.send_timeout),
+        ("receiveTimeout", p.receive_timeout),
+    ] {
+        if v < -1 {
+            return Err(ApiError::invalid_parameter(format!(
+                "{name} {v} is below -1"
+            )));
+        }
+    }
+    let h = ctx.handle(p.handle)?;
+    let update = |t: &mut Timeouts| {
+        t.resolve = p.resolve_timeout;
+        t.connect = p.connect_timeout;
+        t.send = p.send_timeout;
+        t.receive = p.receive_timeout;
+    };
+    match &h.object {
+        Object::Session(s) => update(&mut lock(&s.timeouts)),
+        Object::Request(r) => update(&mut lock(&r.timeouts)),
+        Object::Connect(_) => return Err(h.wrong_type("session or request")),
+    }
+    Ok(Empty {})
+}
+
+/// The kinds of value an option holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Dword,
+    /// DWORD_PTR and handles: 8 bytes.
+    Pointer,
+    Text,
+}
+
+impl Shape {
+    fn size(self) -> u32 {
+        match self {
+            Shape::Dword => 4,
+            Shape::Pointer => 8,
+            Shape::Text => 0,
+        }
+    }
+}
+
+/// What hinetd knows of an option: its value shape, and whether it can be set and queried.
+struct Spec {
+    shape: Shape,
+    settable: bool,
+    queryable: bool,
+}
+
+fn spec(opt: u32) -> Option<Spec> {
+    let s = |shape, settable, queryable| {
+        Some(Spec {
+            shape,
+            settable,
+            queryable,
+        })
+    };
+    match opt {
+        option::RESOLVE_TIMEOUT
+        | option::CONNECT_TIMEOUT
+        | option::SEND_TIMEOUT
+        | option::RECEIVE_TIMEOUT
+        | option::RECEIVE_RESPONSE_TIMEOUT
+        | option::SECURITY_FLAGS => s(Shape::Dword, true, true),
+        option::HANDLE_TYPE => s(Shape::Dword, false, true),
+        option::PARENT_HANDLE => s(Shape::Pointer, false, true),
+        option::CONTEXT_VALUE => s(Shape::Pointer, true, true),
+        option::URL => s(Shape::Text, false, true),
+        option::USER_AGENT => s(Shape::Text, true, true),
+        option::DISABLE_FEATURE => s(Shape::Dword, true, false),
+        _ => None,
+    }
+}
+
+pub async fn set_option(ctx: Ctx<'_>, p: SetOptionParams) -> ApiResult<Empty> {
+    let h = ctx.handle(p.handle)?;
+    let spec = spec(p.option).ok_or(ApiError::InvalidOption(p.option))?;
+    if !spec.settable {
+        return Err(ApiError::OptionNotSettable(p.option));
+    }
+    // Connect handles take nothing but their context value.
+    if h.kind() == HandleKind::Connect && p.option != option::CONTEXT_VALUE {
+        return Err(h.wrong_type("session or request"));
+    }
+    let number = || -> ApiResult<u64> {
+        let n = match &p.value {
+            OptionValue::Number(n) => *n,
+            OptionValue::Null if p.buffer_length.unwrap_or(0) != 0 => {
+                return Err(ApiError::invalid_parameter(
+                    "value is null but bufferLength is not 0",
+                ));
+            }
+            other => {
+                return Err(ApiError::invalid_parameter(format!(
+                    "option {} takes a number, not {other:?}",
+                    p.option
+                )));
+            }
+        };
+        if let Some(given) = p.buffer_length {
+            if given != spec.shape.size() {
+                return Err(ApiError::InsufficientBuffer {
+                    given,
+                    required: spec.shape.size(),
+                });
+            }
+        }
+        if spec.shape == Shape::Dword && n > u64::from(u32::MAX) {
+            return Err(ApiError::invalid_parameter(format!(
+                "{n} does not fit a DWORD"
+            )));
+        }
+        Ok(n)
+    };
+    match p.option {
+        option::CONTEXT_VALUE => h.context.store(number()?, Ordering::Relaxed),
+        option::RESOLVE_TIMEOUT
+        | option::CONNECT_TIMEOUT
+        | option::SEND_TIMEOUT
+        | option::RECEIVE_TIMEOUT
+        | option::RECEIVE_RESPONSE_TIMEOUT => {
+            // DWORD on the wire; 0xFFFFFFFF is -1, "infinite".
+            let ms = number()? as u32 as i32;
+            let set = |t: &mut Timeouts| match p.option {
+                option::RESOLVE_TIMEOUT => t.resolve = ms,
+                option::CONNECT_TIMEOUT => t.connect = ms,
+                option::SEND_TIMEOUT => t.send = ms,
+                option::RECEIVE_TIMEOUT => t.receive = ms,
+                _ => t.receive_response = ms,
+            };
+            match &h.object {
+                Object::Session(s) => set(&mut lock(&s.timeouts)),
+                Object::Request(r) => set(&mut lock(&r.timeouts)),
+                Object::Connect(_) => return Err(h.wrong_type("session or request")),
+            }
+        }
+        option::SECURITY_FLAGS => {
+            let request = h.as_request()?;
+            let flags = number()? as u32;
+            if flags & !security_flag::SETTABLE != 0 {
+                return Err(ApiError::invalid_parameter(format!(
+                    "security flags {flags:#x} include bits other than SECURITY_FLAG_IGNORE_*"
+                )));
+            }
+            request.security_flags.store(flags, Ordering::Relaxed);
+        }
+        option::USER_AGENT => {
+            let session = h.as_session()?;
+            let text = match &p.value {
+                OptionValue::Text(t) => t.clone(),
+                OptionValue::Null => String::new(),
+                other => {
+                    return Err(ApiError::invalid_parameter(format!(
+                        "USER_AGENT takes text, not {other:?}"
+                    )));
+                }
+            };
+            *lock(&session.user_agent) = (!text.is_empty()).then_some(text);
+        }
+        option::DISABLE_FEATURE => {
+            let request = h.as_request()?;
+            let bits = number()? as u32;
+            let known = disable::COOKIES
+                | disable::REDIRECTS
+                | disable::AUTHENTICATION
+                | disable::KEEP_ALIVE;
+            if bits != 0xFFFF_FFFF && bits & !known != 0 {
+                return Err(ApiError::invalid_parameter(format!(
+                    "unknown DISABLE_FEATURE bits {bits:#x}"
+                )));
+            }
+            request.disabled.fetch_or(bits & known, Ordering::Relaxed);
+        }
+        other => return Err(ApiError::InvalidOption(other)),
+    }
+    Ok(Empty {})
+}
+
+pub async fn query_option(ctx: Ctx<'_>, p: QueryOptionParams) -> ApiResult<QueryOptionResult> {
+    let h = ctx.handle(p.handle)?;
+    let spec = spec(p.option).filter(|s| s.queryable).ok_or_else(|| {
+        ApiError::invalid_parameter(format!("option {} cannot be queried", p.option))
+    })?;
+    let value = query_value(&h, p.option)?;
+    let required = match (&value, spec.shape) {
+        (OptionValue::Text(t), _) => (t.encode_utf16().count() as u32 + 1) * 2,
+        (_, shape) => shape.size(),
+    };
+    if let Some(given) = p.buffer_length {
+        if given < required {
+            return Err(ApiError::InsufficientBuffer { given, required });
+        }
+    }
+    Ok(QueryOptionResult { value })
+}
+
+fn query_value(h: &Handle, opt: u32) -> ApiResult<OptionValue> {
+    let n = |v: u64| Ok(OptionValue::Number(v));
+    match opt {
+        option::HANDLE_TYPE => n(u64::from(h.kind().type_number())),
+        option::CONTEXT_VALUE => n(h.context()),
+        option::PARENT_HANDLE => match h.kind() {
+            HandleKind::Session => Err(h.wrong_type("connect or request")),
+            _ => n(h.parent_id()),
+        },
+        option::RESOLVE_TIMEOUT
+        | option::CONNECT_TIMEOUT
+        | option::SEND_TIMEOUT
+        | option::RECEIVE_TIMEOUT
+        | option::RECEIVE_RESPONSE_TIMEOUT => {
+            // Connect handles show their session's values live; requests their snapshot.
+            let t = match &h.object {
+                Object::Request(r) => r.timeouts(),
+                _ => h.session().timeouts(),
+            };
+            let ms = match opt {
+                option::RESOLVE_TIMEOUT => t.resolve,
+                option::CONNECT_TIMEOUT => t.connect,
+                option::SEND_TIMEOUT => t.send,
+                option::RECEIVE_TIMEOUT => t.receive,
+                _ => t.receive_response,
+            };
+            n(u64::from(ms as u32))
+        }
+        option::SECURITY_FLAGS => {
+            let r = h.as_request()?;
+            let mut flags = r.security_flags.load(Ordering::Relaxed);
+            if r.secure() {
+                flags |= security_flag::SECURE | security_flag::STRENGTH_STRONG;
+            }
+            n(u64::from(flags))
+        }
+        option::URL => {
+            let r = h.as_request()?;
+            Ok(OptionValue::Text(lock(&r.core).url.clone()))
+        }
+        option::USER_AGENT => {
+            let s = h.as_session()?;
+            Ok(OptionValue::Text(s.user_agent().unwrap_or_default()))
+        }
+        other => Err(ApiError::invalid_parameter(format!(
+            "option {other} cannot be queried"
+        ))),
+    }
+}

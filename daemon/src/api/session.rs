@@ -1,0 +1,105 @@
+//! WinHttpOpen: sessions, and the settings their connects and requests inherit.
+
+use super::Ctx;
+use crate::engine::Pool;
+use crate::error::{ApiError, ApiResult};
+use crate::handles::{Object, lock};
+use hinet_protocol::consts::{access_type, open_flag};
+use hinet_protocol::{HandleResult, OpenParams};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// WinHTTP's timeouts in milliseconds, as set and queried (0 or -1: no limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub resolve: i32,
+    pub connect: i32,
+    pub send: i32,
+    pub receive: i32,
+    pub receive_response: i32,
+}
+
+impl Default for Timeouts {
+    /// WinHTTP's documented defaults: no resolve limit, 60 s connect, 30 s send and receive.
+    /// The receive-response limit reads back as 0xFFFFFFFF (-1) as on Windows.
+    fn default() -> Self {
+        Timeouts {
+            resolve: 0,
+            connect: 60_000,
+            send: 30_000,
+            receive: 30_000,
+            receive_response: -1,
+        }
+    }
+}
+
+impl Timeouts {
+    pub fn limits(&self) -> crate::engine::Limits {
+        crate::engine::Limits {
+            resolve: as_duration(self.resolve),
+            connect: as_duration(self.connect),
+            send: as_duration(self.send),
+            receive: as_duration(self.receive),
+        }
+    }
+}
+
+fn as_duration(ms: i32) -> Option<Duration> {
+    (ms > 0).then(|| Duration::from_millis(ms as u64))
+}
+
+pub struct Session {
+    pub flags: u32,
+    pub user_agent: Mutex<Option<String>>,
+    /// Read live by connect handles, copied by requests at creation.
+    pub timeouts: Mutex<Timeouts>,
+    pub pool: Arc<Pool>,
+}
+
+impl Session {
+    pub fn is_async(&self) -> bool {
+        self.flags & open_flag::ASYNC != 0
+    }
+
+    pub fn user_agent(&self) -> Option<String> {
+        lock(&self.user_agent).clone()
+    }
+
+    pub fn timeouts(&self) -> Timeouts {
+        *lock(&self.timeouts)
+    }
+}
+
+pub async fn open(ctx: Ctx<'_>, p: OpenParams) -> ApiResult<HandleResult> {
+    match p.access_type {
+        access_type::NO_PROXY | access_type::DEFAULT_PROXY => {}
+        access_type::NAMED_PROXY | access_type::AUTOMATIC_PROXY => {
+            return Err(ApiError::NotSupported(
+                "proxies are not supported by this hinetd yet; use NO_PROXY".into(),
+            ));
+        }
+        other => {
+            return Err(ApiError::invalid_parameter(format!(
+                "unknown access type {other}"
+            )));
+        }
+    }
+    let known = open_flag::SECURE_DEFAULTS;
+    if p.flags & !known != 0 {
+        return Err(ApiError::invalid_parameter(format!(
+            "unknown WinHttpOpen flags {:#x}",
+            p.flags & !known
+        )));
+    }
+    let session = Session {
+        flags: p.flags,
+        user_agent: Mutex::new(p.user_agent),
+        timeouts: Mutex::new(Timeouts::default()),
+        pool: Arc::new(Pool::default()),
+    };
+    let h = ctx
+        .daemon
+        .handles
+        .insert(ctx.client, None, Object::Session(session))?;
+    Ok(HandleResult { handle: h.id })
+}

@@ -1,0 +1,239 @@
+//! The JSON-RPC layer: the only part of the daemon that knows JSON-RPC, JSON field names
+//! and subscriptions. It registers one jsonrpsee method per WinHTTP function, turns
+//! [`ApiError`]s into JSON-RPC errors, and adapts subscriptions to the handle table's
+//! [`NotificationSink`].
+
+pub mod transport;
+
+use crate::api::{self, Ctx};
+use crate::callback::{Callback, NotificationSink};
+use crate::error::ApiError;
+use crate::handles::{ClientId, lock};
+use crate::state::Daemon;
+use hinet_protocol::callback::{
+    SET_STATUS_CALLBACK, STATUS_CALLBACK, SetStatusCallbackParams, StatusNotification,
+    UNSET_STATUS_CALLBACK,
+};
+use hinet_protocol::*;
+use jsonrpsee::core::SubscriptionResult;
+use jsonrpsee::types::ErrorObjectOwned;
+use jsonrpsee::{
+    Extensions, Methods, PendingSubscriptionSink, RpcModule, SubscriptionMessage, SubscriptionSink,
+};
+use serde::Deserialize;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// What the transport tells every call about the connection it came on.
+#[derive(Clone)]
+pub struct ConnectionInfo {
+    pub client: ClientId,
+    /// Cancelling it ends the connection (used when a client is hopelessly behind).
+    pub kill: CancellationToken,
+}
+
+/// The internal unsubscribe name jsonrpsee needs; clients use `WinHttpUnsetStatusCallback`.
+const UNSUBSCRIBE_INTERNAL: &str = "hinet_unsubscribeStatusCallback";
+
+/// Turns a WinHTTP failure into a JSON-RPC error: code = the WinHTTP number, message =
+/// symbolic name and detail, data = `{name, detail[, required]}`.
+pub fn to_rpc_error(e: ApiError) -> ErrorObjectOwned {
+    let code = e.code();
+    let name = error_name(code);
+    let detail = e.to_string();
+    let data = ErrorData {
+        name: name.to_owned(),
+        detail: detail.clone(),
+        required: e.required_size(),
+    };
+    ErrorObjectOwned::owned(code as i32, format!("{name}: {detail}"), Some(data))
+}
+
+fn connection(ext: &Extensions) -> Result<ConnectionInfo, ErrorObjectOwned> {
+    ext.get::<ConnectionInfo>()
+        .cloned()
+        .ok_or_else(|| to_rpc_error(ApiError::Internal("call without a connection".into())))
+}
+
+macro_rules! register {
+    ($module:expr, $method:ty, $apply:path) => {
+        $module.register_async_method(
+            <$method as Method>::NAME,
+            |params, daemon, ext| async move {
+                let conn = connection(&ext)?;
+                let p: <$method as Method>::Params = params.parse()?;
+                let ctx = Ctx {
+                    daemon: &daemon,
+                    client: conn.client,
+                };
+                $apply(ctx, p).await.map_err(to_rpc_error)
+            },
+        )?
+    };
+}
+
+/// Every method of the daemon.
+pub fn methods(daemon: Arc<Daemon>) -> Result<Methods, jsonrpsee::core::RegisterMethodError> {
+    let mut m = RpcModule::from_arc(daemon);
+    register!(m, WinHttpOpen, api::session::open);
+    register!(m, WinHttpConnect, api::connect::connect);
+    register!(m, WinHttpOpenRequest, api::request::open_request);
+    register!(
+        m,
+        WinHttpAddRequestHeaders,
+        api::headers::add_request_headers
+    );
+    register!(m, WinHttpSendRequest, api::request::send_request);
+    register!(m, WinHttpWriteData, api::data::write_data);
+    register!(m, WinHttpReceiveResponse, api::request::receive_response);
+    register!(m, WinHttpQueryHeaders, api::headers::query_headers);
+    register!(
+        m,
+        WinHttpQueryDataAvailable,
+        api::data::query_data_available
+    );
+    register!(m, WinHttpReadData, api::data::read_data);
+    register!(m, WinHttpCloseHandle, api::handle::close);
+    register!(m, WinHttpSetTimeouts, api::options::set_timeouts);
+    register!(m, WinHttpSetOption, api::options::set_option);
+    register!(m, WinHttpQueryOption, api::options::query_option);
+    register!(m, WinHttpCrackUrl, api::url::crack_url);
+    register!(m, WinHttpCreateUrl, api::url::create_url);
+
+    m.register_subscription(
+        SET_STATUS_CALLBACK,
+        STATUS_CALLBACK,
+        UNSUBSCRIBE_INTERNAL,
+        |params, pending, daemon, ext| async move {
+            set_status_callback(params, pending, daemon, ext).await
+        },
+    )?;
+    m.register_async_method(UNSET_STATUS_CALLBACK, |params, daemon, ext| async move {
+        let conn = connection(&ext)?;
+        let p: UnsetParams = params.parse()?;
+        let key = p.subscription.to_string();
+        let mut found = false;
+        for h in daemon.handles.owned(conn.client) {
+            found |= h.callback.unset(&key);
+        }
+        if !found {
+            return Err(to_rpc_error(ApiError::invalid_parameter(format!(
+                "no status callback with subscription {key} on this connection"
+            ))));
+        }
+        Ok::<_, ErrorObjectOwned>(Empty {})
+    })?;
+    Ok(m.into())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnsetParams {
+    subscription: serde_json::Value,
+}
+
+async fn set_status_callback(
+    params: jsonrpsee::types::Params<'static>,
+    pending: PendingSubscriptionSink,
+    daemon: Arc<Daemon>,
+    ext: Extensions,
+) -> SubscriptionResult {
+    let conn = match connection(&ext) {
+        Ok(c) => c,
+        Err(e) => {
+            pending.reject(e).await;
+            return Ok(());
+        }
+    };
+    let p: SetStatusCallbackParams = match params.parse() {
+        Ok(p) => p,
+        Err(e) => {
+            pending.reject(e).await;
+            return Ok(());
+        }
+    };
+    let ctx = Ctx {
+        daemon: &daemon,
+        client: conn.client,
+    };
+    let handle = match api::callback::check(ctx, p.handle) {
+        Ok(h) => h,
+        Err(e) => {
+            pending.reject(to_rpc_error(e)).await;
+            return Ok(());
+        }
+    };
+    let sink = pending.accept().await?;
+    let id = serde_json::to_string(&sink.subscription_id()).unwrap_or_default();
+    let headroom = (sink.max_capacity() / 4).clamp(1, 64);
+    let notifier = SubscriptionNotifier {
+        sink: Mutex::new(sink),
+        id,
+        kill: conn.kill,
+        headroom,
+    };
+    api::callback::install(
+        &handle,
+        Callback {
+            sink: Arc::new(notifier),
+            mask: p.notification_flags,
+        },
+    );
+    Ok(())
+}
+
+/// A status-callback subscription as the handle table sees it.
+struct SubscriptionNotifier {
+    sink: Mutex<SubscriptionSink>,
+    /// The subscription id as JSON text.
+    id: String,
+    kill: CancellationToken,
+    /// Free queue slots an operation waits for before it reads more from the network.
+    headroom: usize,
+}
+
+impl NotificationSink for SubscriptionNotifier {
+    fn deliver(&self, notification: StatusNotification) {
+        let json = match serde_json::value::to_raw_value(&notification) {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot encode a notification");
+                return;
+            }
+        };
+        let mut sink = lock(&self.sink);
+        match sink.try_send(SubscriptionMessage::from(json)) {
+            Ok(()) => {}
+            Err(jsonrpsee::core::server::TrySendError::Full(_)) => {
+                tracing::warn!(
+                    subscription = %self.id,
+                    "client is not reading its notifications; closing its connection"
+                );
+                self.kill.cancel();
+            }
+            Err(jsonrpsee::core::server::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    fn ready(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            loop {
+                let (room, closed) = {
+                    let sink = lock(&self.sink);
+                    (sink.capacity(), sink.is_closed())
+                };
+                if room >= self.headroom || closed || self.kill.is_cancelled() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    }
+
+    fn subscription(&self) -> &str {
+        &self.id
+    }
+}

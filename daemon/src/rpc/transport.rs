@@ -1,0 +1,332 @@
+//! NDJSON framing on a Unix socket: one JSON text per line, both ways.
+//!
+//! jsonrpsee has no stream transport, so this module does what its WebSocket transport
+//! does, on its public parts: parse, dispatch through [`Methods`], and write responses and
+//! subscription notifications from one bounded queue per connection. Each message runs as
+//! its own task, so a slow call never holds up a fast one; responses carry their ids and may
+//! come out of order.
+//!
+//! Backpressure: the outbound queue is bounded, calls per connection are bounded (reading
+//! the socket pauses beyond), and a line longer than the limit is answered with an error and
+//! skipped without being buffered.
+
+use super::ConnectionInfo;
+use crate::handles::ClientId;
+use crate::state::Daemon;
+use bytes::BytesMut;
+use jsonrpsee::core::server::helpers::prepare_error;
+use jsonrpsee::core::server::{
+    BatchResponseBuilder, BoundedSubscriptions, MethodCallback, MethodResponse, MethodSink,
+    Methods, SubscriptionState,
+};
+use jsonrpsee::server::RandomIntegerIdProvider;
+use jsonrpsee::types::error::{ErrorCode, reject_too_big_batch_request, reject_too_big_request};
+use jsonrpsee::types::{ErrorObject, Id, Notification, Params, Request};
+use jsonrpsee::{ConnectionId, Extensions};
+use serde_json::value::RawValue;
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::UnixStream;
+use tokio::net::unix::OwnedWriteHalf;
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+
+/// The most entries one batch may hold.
+const MAX_BATCH: usize = 1024;
+/// The most status-callback subscriptions one connection may hold.
+const MAX_SUBSCRIPTIONS: u32 = 4096;
+
+/// What every task serving one connection shares.
+struct Conn {
+    methods: Methods,
+    info: ConnectionInfo,
+    sink: MethodSink,
+    subscriptions: BoundedSubscriptions,
+    id_provider: RandomIntegerIdProvider,
+    max_response: usize,
+}
+
+/// Serves one client connection until it closes, then closes every handle it left open.
+pub async fn serve_connection(
+    stream: UnixStream,
+    methods: Methods,
+    daemon: Arc<Daemon>,
+    client: ClientId,
+    shutdown: CancellationToken,
+) {
+    let limits = daemon.limits.clone();
+    let (read, write) = stream.into_split();
+    let (tx, rx) = mpsc::channel::<Box<RawValue>>(limits.outbound_queue);
+    let kill = shutdown.child_token();
+    let writer = tokio::spawn(write_loop(write, rx, kill.clone()));
+    let max_response = limits.max_read * 2 + 64 * 1024;
+    let conn = Arc::new(Conn {
+        methods,
+        info: ConnectionInfo {
+            client,
+            kill: kill.clone(),
+        },
+        sink: MethodSink::new_with_limit(tx.clone(), max_response as u32),
+        subscriptions: BoundedSubscriptions::new(MAX_SUBSCRIPTIONS),
+        id_provider: RandomIntegerIdProvider,
+        max_response,
+    });
+    let calls = Arc::new(Semaphore::new(limits.calls_in_flight));
+    let mut lines = LineReader::new(read, limits.max_message);
+    loop {
+        let line = tokio::select! {
+            _ = kill.cancelled() => break,
+            line = lines.next() => line,
+        };
+        let text = match line {
+            Line::End => break,
+            Line::TooLong => {
+                let rp = MethodResponse::error(
+                    Id::Null,
+                    reject_too_big_request(limits.max_message as u32),
+                );
+                if tx.send(rp.into_json()).await.is_err() {
+                    break;
+                }
+                continue;
+            }
+            Line::Text(t) => t,
+        };
+        let permit = tokio::select! {
+            _ = kill.cancelled() => break,
+            p = calls.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+        };
+        let conn = conn.clone();
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            if let Some(rp) = handle_message(&conn, &text).await {
+                let _ = tx.send(rp).await;
+            }
+            drop(permit);
+        });
+    }
+    // The client is gone (or too slow, or the daemon stops): cancel its work and close its
+    // handles, so nothing it opened outlives it.
+    daemon.handles.close_all(client);
+    kill.cancel();
+    drop(tx);
+    drop(conn);
+    let _ = writer.await;
+    tracing::debug!(client = client.0, "connection closed");
+}
+
+async fn write_loop(
+    write: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<Box<RawValue>>,
+    kill: CancellationToken,
+) {
+    let mut out = BufWriter::with_capacity(64 * 1024, write);
+    loop {
+        let msg = tokio::select! {
+            m = rx.recv() => m,
+            _ = kill.cancelled() => None,
+        };
+        let Some(msg) = msg else { break };
+        if write_one(&mut out, &msg).await.is_err() {
+            break;
+        }
+        // Batch what is already queued into one flush.
+        while let Ok(more) = rx.try_recv() {
+            if write_one(&mut out, &more).await.is_err() {
+                kill.cancel();
+                return;
+            }
+        }
+        if out.flush().await.is_err() {
+            break;
+        }
+    }
+    kill.cancel();
+    let _ = out.shutdown().await;
+}
+
+async fn write_one(out: &mut BufWriter<OwnedWriteHalf>, msg: &RawValue) -> std::io::Result<()> {
+    out.write_all(msg.get().as_bytes()).await?;
+    out.write_all(b"\n").await
+}
+
+/// Answers one line: a call, a notification or a batch. None when nothing is to be sent
+/// (notifications, and subscriptions, which answer through the sink themselves).
+async fn handle_message(conn: &Conn, text: &[u8]) -> Option<Box<RawValue>> {
+    let Ok(text) = std::str::from_utf8(text) else {
+        return Some(
+            MethodResponse::error(Id::Null, ErrorObject::from(ErrorCode::ParseError)).into_json(),
+        );
+    };
+    let trimmed = text.trim_start();
+    let rp = if trimmed.starts_with('[') {
+        batch(conn, trimmed).await
+    } else {
+        single(conn, trimmed).await?
+    };
+    (rp.is_method_call() || rp.is_batch()).then(|| rp.into_json())
+}
+
+fn extensions(conn: &Conn) -> Extensions {
+    let mut ext = Extensions::new();
+    ext.insert(conn.info.clone());
+    ext
+}
+
+async fn single(conn: &Conn, text: &str) -> Option<MethodResponse> {
+    if let Ok(req) = serde_json::from_str::<Request>(text) {
+        return Some(call(conn, req).await);
+    }
+    if let Ok(n) = serde_json::from_str::<Notification<Option<&RawValue>>>(text) {
+        notify(conn, n).await;
+        return None;
+    }
+    let (id, code) = prepare_error(text.as_bytes());
+    Some(MethodResponse::error(id, ErrorObject::from(code)))
+}
+
+async fn batch(conn: &Conn, text: &str) -> MethodResponse {
+    let Ok(entries) = serde_json::from_str::<Vec<&RawValue>>(text) else {
+        return MethodResponse::error(Id::Null, ErrorObject::from(ErrorCode::ParseError));
+    };
+    if entries.is_empty() {
+        return MethodResponse::error(Id::Null, ErrorObject::from(ErrorCode::InvalidRequest));
+    }
+    if entries.len() > MAX_BATCH {
+        return MethodResponse::error(Id::Null, reject_too_big_batch_request(MAX_BATCH));
+    }
+    let mut out = BatchResponseBuilder::new_with_limit(conn.max_response);
+    let mut any_call = false;
+    for entry in entries {
+        let rp = if let Ok(req) = serde_json::from_str::<Request>(entry.get()) {
+            call(conn, req).await
+        } else if let Ok(n) = serde_json::from_str::<Notification<Option<&RawValue>>>(entry.get()) {
+            notify(conn, n).await;
+            continue;
+        } else {
+            let id = serde_json::from_str::<jsonrpsee::types::InvalidRequest>(entry.get())
+                .map(|e| e.id.into_owned())
+                .unwrap_or(Id::Null);
+            MethodResponse::error(id, ErrorObject::from(ErrorCode::InvalidRequest))
+        };
+        any_call = true;
+        if let Err(too_big) = out.append(rp) {
+            return too_big;
+        }
+    }
+    if !any_call {
+        return MethodResponse::notification();
+    }
+    MethodResponse::from_batch(out.finish())
+}
+
+/// Runs a notification (a call without an id) for its effect; its answer is dropped.
+async fn notify(conn: &Conn, n: Notification<'_, Option<&RawValue>>) {
+    let req = Request::owned(
+        n.method.into_owned(),
+        n.params.map(|p| p.to_owned()),
+        Id::Null,
+    );
+    let _ = call(conn, req).await;
+}
+
+async fn call(conn: &Conn, req: Request<'_>) -> MethodResponse {
+    let conn_id = ConnectionId(conn.info.client.0 as usize);
+    let id = req.id.into_owned();
+    let params = Params::new(req.params.as_ref().map(|p| p.get())).into_owned();
+    let ext = extensions(conn);
+    let Some((_, method)) = conn.methods.method_with_name(&req.method) else {
+        return MethodResponse::error(id, ErrorObject::from(ErrorCode::MethodNotFound));
+    };
+    match method {
+        MethodCallback::Async(cb) => cb(id, params, conn_id, conn.max_response, ext).await,
+        MethodCallback::Sync(cb) => cb(id, params, conn.max_response, ext),
+        MethodCallback::Subscription(cb) => match conn.subscriptions.acquire() {
+            Some(permit) => {
+                let state = SubscriptionState {
+                    conn_id,
+                    id_provider: &conn.id_provider,
+                    subscription_permit: permit,
+                };
+                cb(id, params, conn.sink.clone(), state, ext).await
+            }
+            None => MethodResponse::error(
+                id,
+                jsonrpsee::types::error::reject_too_many_subscriptions(MAX_SUBSCRIPTIONS),
+            ),
+        },
+        MethodCallback::Unsubscription(cb) => cb(id, params, conn_id, conn.max_response, ext),
+    }
+}
+
+/// One framed input line.
+enum Line {
+    Text(Vec<u8>),
+    /// A line over the limit was skipped.
+    TooLong,
+    End,
+}
+
+/// Splits the input at `\n` without ever holding more than `max` bytes of one line.
+struct LineReader<R> {
+    read: R,
+    buf: BytesMut,
+    /// Bytes of `buf` known to hold no newline.
+    scanned: usize,
+    max: usize,
+    /// Inside an over-long line: drop input up to the next newline.
+    discarding: bool,
+}
+
+impl<R: AsyncRead + Unpin> LineReader<R> {
+    fn new(read: R, max: usize) -> Self {
+        LineReader {
+            read,
+            buf: BytesMut::with_capacity(64 * 1024),
+            scanned: 0,
+            max,
+            discarding: false,
+        }
+    }
+
+    async fn next(&mut self) -> Line {
+        loop {
+            if let Some(pos) = self.buf[self.scanned..].iter().position(|b| *b == b'\n') {
+                let end = self.scanned + pos;
+                let line = self.buf.split_to(end + 1);
+                self.scanned = 0;
+                if self.discarding {
+                    self.discarding = false;
+                    continue;
+                }
+                if end > self.max {
+                    return Line::TooLong;
+                }
+                let line = &line[..end];
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                return Line::Text(line.to_vec());
+            }
+            self.scanned = self.buf.len();
+            if self.buf.len() > self.max {
+                self.buf.clear();
+                self.scanned = 0;
+                if !self.discarding {
+                    self.discarding = true;
+                    return Line::TooLong;
+                }
+            }
+            if self.discarding {
+                self.buf.clear();
+                self.scanned = 0;
+            }
+            self.buf.reserve(64 * 1024);
+            match self.read.read_buf(&mut self.buf).await {
+                Ok(0) | Err(_) => return Line::End,
+                Ok(_) => {}
+            }
+        }
+    }
+}

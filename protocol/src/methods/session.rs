@@ -1,0 +1,48 @@
+use super::{HandleResult, method};
+use serde::{Deserialize, Serialize};
+
+/// `WinHttpOpen`: a session handle.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OpenParams {
+    /// Becomes the User-Agent header; none is sent when absent.
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// `access_type::*`; defaults to NO_PROXY.
+    #[serde(default = "default_access_type")]
+    pub access_type: u32,
+    #[serde(default)]
+    pub proxy_name: Option<String>,
+    #[serde(default)]
+    pub proxy_bypass: Option<String>,
+    /// `open_flag::*`, e.g. ASYNC.
+    #[serde(default)]
+    pub flags: u32,
+}
+
+fn default_access_type() -> u32 {
+    crate::consts::access_type::NO_PROXY
+}
+
+method!(
+    /// Opens a session.
+    WinHttpOpen, "WinHttpOpen", OpenParams, HandleResult
+);
+
+/// `WinHttpConnect`: a connect handle under a session. No network I/O happens here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectParams {
+    pub handle: u64,
+    /// Host name or IP literal; required (missing → 87).
+    #[serde(default)]
+    pub server_name: Option<String>,
+    /// 0 picks 80 or 443 from each request's SECURE flag.
+    #[serde(default)]
+    pub server_port: u16,
+}
+
+method!(
+    /// Names the server for later requests.
+    WinHttpConnect, "WinHttpConnect", ConnectParams, HandleResult
+);
