@@ -453,10 +453,7 @@ mod tests {
         scheme_id: u32,
         host: &str,
         port: u16,
-        user: &str,
-        password: &str,
-        path: &str,
-        extra: &str,
+        [user, password, path, extra]: [&str; 4],
     ) -> UrlComponents {
         UrlComponents {
             scheme: Some(scheme.into()),
@@ -518,10 +515,7 @@ mod tests {
                 scheme::HTTP,
                 "www.winehq.org",
                 80,
-                "username",
-                "password",
-                "/site/about",
-                "?query"
+                ["username", "password", "/site/about", "?query"]
             )
         );
     }
@@ -530,7 +524,7 @@ mod tests {
     fn crack_absent_components_are_empty_strings() {
         assert_eq!(
             cracked("http://www.winehq.org"),
-            comps("http", scheme::HTTP, "www.winehq.org", 80, "", "", "", "")
+            comps("http", scheme::HTTP, "www.winehq.org", 80, ["", "", "", ""])
         );
     }
 
@@ -1008,10 +1002,7 @@ mod tests {
             scheme::HTTP,
             "www.winehq.org",
             80,
-            "username",
-            "password",
-            "/site/about",
-            "?query",
+            ["username", "password", "/site/about", "?query"],
         )
     }
 
@@ -1281,13 +1272,10 @@ mod tests {
             scheme::HTTPS,
             "[::1]",
             8443,
-            "me",
-            "secret",
-            "/a/b",
-            "?c=d#e",
+            ["me", "secret", "/a/b", "?c=d#e"],
         );
         assert_eq!(cracked(&created(original.clone())), original);
-        let plain = comps("http", scheme::HTTP, "h", 80, "", "", "", "");
+        let plain = comps("http", scheme::HTTP, "h", 80, ["", "", "", ""]);
         assert_eq!(cracked(&created(plain.clone())), plain);
         // Escaped on create, decoded on crack.
         let c = UrlComponents {
