@@ -11,7 +11,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::handles::{Handle, Object, RequestState, lock};
 use bytes::Bytes;
 use hinet_protocol::callback::StatusInfo;
-use hinet_protocol::consts::{disable, request_flag};
+use hinet_protocol::consts::{addreq, disable, request_flag};
 use hinet_protocol::status::{self, api};
 use hinet_protocol::{
     Empty, HandleResult, OpenRequestParams, ReceiveResponseParams, SendRequestParams,
@@ -321,6 +321,26 @@ pub async fn send_request(ctx: Ctx<'_>, p: SendRequestParams) -> ApiResult<Outco
             .map(str::to_owned);
         te.is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
     };
+    // An application's own Content-Length header announces the body as totalLength does
+    // (the way to send more than 4 GiB); both given and different → 87 (reference §2.1).
+    let total_length = match app_content_length(request, &extra)? {
+        Some(n) if !chunked => {
+            if p.total_length != 0 && p.total_length != n {
+                return Err(ApiError::invalid_parameter(format!(
+                    "totalLength {} disagrees with the Content-Length header {n}",
+                    p.total_length
+                )));
+            }
+            if (optional.len() as u64) > n {
+                return Err(ApiError::invalid_parameter(format!(
+                    "the {} optional bytes exceed the Content-Length header {n}",
+                    optional.len()
+                )));
+            }
+            n
+        }
+        _ => p.total_length,
+    };
     let plan = if chunked {
         if !optional.is_empty() || p.total_length != 0 {
             return Err(ApiError::invalid_parameter(
@@ -335,15 +355,15 @@ pub async fn send_request(ctx: Ctx<'_>, p: SendRequestParams) -> ApiResult<Outco
             )));
         }
         BodyPlan::AppChunked
-    } else if p.total_length > optional.len() as u64 {
+    } else if total_length > optional.len() as u64 {
         BodyPlan::Fixed {
-            total: p.total_length,
+            total: total_length,
             first: optional,
         }
-    } else if p.total_length != 0 && p.total_length < optional.len() as u64 {
+    } else if total_length != 0 && total_length < optional.len() as u64 {
         return Err(ApiError::invalid_parameter(format!(
             "totalLength {} is smaller than the {} optional bytes",
-            p.total_length,
+            total_length,
             optional.len()
         )));
     } else if optional.is_empty() {
@@ -362,6 +382,25 @@ pub async fn send_request(ctx: Ctx<'_>, p: SendRequestParams) -> ApiResult<Outco
         |_| (status::SENDREQUEST_COMPLETE, StatusInfo::Empty {}),
     )
     .await
+}
+
+/// The Content-Length the application set itself (SendRequest's headers win, as they
+/// replace), if any; a value that is not a number → 87.
+fn app_content_length(request: &Request, extra: &[(String, String)]) -> ApiResult<Option<u64>> {
+    let value = match extra
+        .iter()
+        .rev()
+        .find(|(n, _)| n.eq_ignore_ascii_case("Content-Length"))
+    {
+        Some((_, v)) => v.clone(),
+        None => match lock(&request.core).headers.get("Content-Length") {
+            Some(v) => v.to_owned(),
+            None => return Ok(None),
+        },
+    };
+    value.trim().parse::<u64>().map(Some).map_err(|_| {
+        ApiError::invalid_parameter(format!("Content-Length {value:?} is not a number"))
+    })
 }
 
 async fn do_send(
@@ -391,8 +430,13 @@ async fn do_send(
         if let Some(u) = core.upload.take() {
             u.finish();
         }
+        // SendRequest's headers merge with ADD|REPLACE (reference §2.1), so a resend with
+        // the same header carries the new value rather than both. (With these flags
+        // `apply` cannot fail.)
         for (n, v) in &extra {
-            core.headers.push(n, v);
+            let _ = core
+                .headers
+                .apply(n, v, addreq::FLAG_ADD | addreq::FLAG_REPLACE);
         }
         let (content_length, body, upload, sent_body) = match plan {
             BodyPlan::None => {
@@ -417,7 +461,15 @@ async fn do_send(
         let target = request.target(h);
         let url = target.url(&request.path);
         core.url = url.clone();
-        let req = build_request(request, &headers, body)?;
+        let req = match build_request(request, &headers, body) {
+            Ok(req) => req,
+            Err(e) => {
+                // Refused before anything went out: FAILED rather than stuck in SENDING,
+                // so the application can fix the request and send it again.
+                core.state = RequestState::Failed;
+                return Err(e);
+            }
+        };
         let head_bytes = head_size(&request.verb, &request.path, &headers);
         (req, head_bytes + sent_body, upload, url)
     };

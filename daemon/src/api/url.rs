@@ -34,7 +34,7 @@
 //!   decoded bytes must be UTF-8 (else 12005). A `%` not followed by two hex digits is kept
 //!   as written, as on Windows. The components are split first and decoded after, so `%2F`
 //!   or `%3F` cannot move component boundaries.
-//! * `ICU_ESCAPE`: path and extra info get the [unsafe characters](needs_escape) written as
+//! * `ICU_ESCAPE`: path and extra info get the unsafe characters (see `needs_escape`) written as
 //!   `%XX` of their UTF-8 bytes. With both flags, decoding runs first and escaping second,
 //!   which normalises a component (safe characters unescaped, unsafe ones escaped).
 //! * Other flag bits, or an empty URL → 87.
@@ -350,8 +350,9 @@ fn hex_value(b: u8) -> Option<u8> {
 }
 
 /// The bytes ICU_ESCAPE writes as `%XX`: controls, space, DEL, every non-ASCII byte, and the
-/// printable characters RFC 3986 never allows in a URL (`"<>\^`{|}`). `%`, `#`, `[`, `]`
-/// and `~` are left alone: escaping them would double-escape or move component boundaries.
+/// printable characters RFC 3986 never allows in a URL: `"` `<` `>` `\` `^` `{` `|` `}` and
+/// the backtick. `%`, `#`, `[`, `]` and `~` are left alone: escaping them would double-escape
+/// or move component boundaries.
 fn needs_escape(b: u8) -> bool {
     b <= b' '
         || b >= 0x7F
@@ -361,7 +362,7 @@ fn needs_escape(b: u8) -> bool {
         )
 }
 
-/// Writes the [unsafe](needs_escape) bytes of `text`'s UTF-8 as `%XX`.
+/// Writes the unsafe bytes (see `needs_escape`) of `text`'s UTF-8 as `%XX`.
 fn escape_unsafe(text: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(text.len());

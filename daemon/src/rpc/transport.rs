@@ -181,8 +181,20 @@ async fn single(conn: &Conn, text: &str) -> Option<MethodResponse> {
         notify(conn, n).await;
         return None;
     }
+    Some(reject(text))
+}
+
+/// The answer to a line that is neither a call nor a notification: -32600 (with its id when
+/// one can be read) if it is JSON at all, such as `{"foo":1}` or `42`; -32700 if it is not.
+fn reject(text: &str) -> MethodResponse {
     let (id, code) = prepare_error(text.as_bytes());
-    Some(MethodResponse::error(id, ErrorObject::from(code)))
+    let code = match code {
+        ErrorCode::ParseError if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() => {
+            ErrorCode::InvalidRequest
+        }
+        code => code,
+    };
+    MethodResponse::error(id, ErrorObject::from(code))
 }
 
 async fn batch(conn: &Conn, text: &str) -> MethodResponse {
@@ -233,7 +245,9 @@ async fn notify(conn: &Conn, n: Notification<'_, Option<&RawValue>>) {
 async fn call(conn: &Conn, req: Request<'_>) -> MethodResponse {
     let conn_id = ConnectionId(conn.info.client.0 as usize);
     let id = req.id.into_owned();
-    let params = Params::new(req.params.as_ref().map(|p| p.get())).into_owned();
+    // Absent params are an empty named-params object: every member takes its default, and
+    // a method with a required member says which one is missing (-32602).
+    let params = Params::new(Some(req.params.as_ref().map_or("{}", |p| p.get()))).into_owned();
     let ext = extensions(conn);
     let Some((_, method)) = conn.methods.method_with_name(&req.method) else {
         return MethodResponse::error(id, ErrorObject::from(ErrorCode::MethodNotFound));
