@@ -33,6 +33,10 @@ struct Args {
     /// The longest JSON message (one line) a client may send, in bytes.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     max_message: usize,
+    /// Responses and notifications that may wait for one client; a client that falls this
+    /// far behind on its notifications is disconnected.
+    #[arg(long, default_value_t = 4096)]
+    max_queued_messages: usize,
 }
 
 fn main() -> std::process::ExitCode {
@@ -67,10 +71,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let tls = engine::tls::Tls::new(&args.ca_files)?;
     let limits = Limits {
         max_message: args.max_message,
+        outbound_queue: args.max_queued_messages.max(16),
         ..Limits::default()
     };
     let daemon = Arc::new(Daemon {
         handles: handles::HandleTable::new(),
+        connections: Default::default(),
         tls,
         limits,
     });

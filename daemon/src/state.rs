@@ -33,6 +33,8 @@ impl Default for Limits {
 /// handle table is concurrent, TLS configurations are immutable once built.
 pub struct Daemon {
     pub handles: HandleTable,
+    /// Client connections open now.
+    pub connections: std::sync::atomic::AtomicU64,
     pub tls: Tls,
     pub limits: Limits,
 }

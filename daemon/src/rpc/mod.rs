@@ -102,6 +102,7 @@ pub fn methods(daemon: Arc<Daemon>) -> Result<Methods, jsonrpsee::core::Register
     register!(m, WinHttpQueryOption, api::options::query_option);
     register!(m, WinHttpCrackUrl, api::url::crack_url);
     register!(m, WinHttpCreateUrl, api::url::create_url);
+    register!(m, HinetStatus, api::handle::status);
 
     m.register_subscription(
         SET_STATUS_CALLBACK,

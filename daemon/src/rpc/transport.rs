@@ -55,6 +55,9 @@ pub async fn serve_connection(
     shutdown: CancellationToken,
 ) {
     let limits = daemon.limits.clone();
+    daemon
+        .connections
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (read, write) = stream.into_split();
     let (tx, rx) = mpsc::channel::<Box<RawValue>>(limits.outbound_queue);
     let kill = shutdown.child_token();
@@ -112,6 +115,9 @@ pub async fn serve_connection(
     drop(tx);
     drop(conn);
     let _ = writer.await;
+    daemon
+        .connections
+        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     tracing::debug!(client = client.0, "connection closed");
 }
 
