@@ -88,13 +88,6 @@ impl CallbackSlot {
         matches
     }
 
-    pub fn subscription(&self) -> Option<String> {
-        lock(&self.state)
-            .callback
-            .as_ref()
-            .map(|c| c.sink.subscription().to_owned())
-    }
-
     /// Delivers an informational status, if the mask selects it.
     pub fn notify(&self, handle: u64, context: u64, status_value: u32, info: StatusInfo) {
         let st = lock(&self.state);

@@ -86,7 +86,7 @@ impl fmt::Display for RequestState {
 pub enum Object {
     Session(Session),
     Connect(Connect),
-    Request(Request),
+    Request(Box<Request>),
 }
 
 impl Object {
@@ -183,10 +183,6 @@ impl Handle {
 
     pub fn parent_id(&self) -> u64 {
         self.parent.as_ref().map_or(0, |p| p.id)
-    }
-
-    pub fn is_closed(&self) -> bool {
-        self.cancel.is_cancelled()
     }
 }
 
@@ -305,7 +301,7 @@ impl HandleTable {
         }
         // Every handle of the subtree is already invalid; now stop what runs below it.
         root.cancel.cancel();
-        doomed.sort_by(|a, b| b.0.cmp(&a.0));
+        doomed.sort_by_key(|(depth, _)| std::cmp::Reverse(*depth));
         for (_, h) in &doomed {
             h.callback.close(h.id, h.context());
         }
@@ -344,14 +340,6 @@ impl HandleTable {
             }
         }
         c
-    }
-
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
     }
 }
 

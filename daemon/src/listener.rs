@@ -43,17 +43,17 @@ fn current_uid() -> u32 {
 /// Binds `path` with mode 0600, creating its directory (0700) if needed. A leftover socket
 /// file is replaced only when nothing answers on it.
 pub async fn bind(path: &Path) -> Result<UnixListener, ListenError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|source| ListenError::Directory {
-                    path: dir.to_owned(),
-                    source,
-                })?;
-        }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|source| ListenError::Directory {
+                path: dir.to_owned(),
+                source,
+            })?;
     }
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_socket() => {

@@ -1,7 +1,6 @@
 //! WinHttpAddRequestHeaders and WinHttpQueryHeaders, and the ordered header list they share.
 
 use super::Ctx;
-use super::request::Request;
 use crate::error::{ApiError, ApiResult};
 use crate::handles::{RequestState, lock};
 use hinet_protocol::consts::{addreq, query};
@@ -83,14 +82,6 @@ impl HeaderList {
                 v.push_str(value);
             }
             _ => self.push(name, value),
-        }
-        Ok(())
-    }
-
-    /// Applies a whole block of header lines.
-    pub fn apply_block(&mut self, block: &str, modifiers: u32) -> ApiResult<()> {
-        for (name, value) in parse_block(block)? {
-            self.apply(name, value, modifiers)?;
         }
         Ok(())
     }
@@ -345,7 +336,9 @@ mod tests {
     #[test]
     fn modifiers_follow_winhttp() {
         let mut l = HeaderList::default();
-        l.apply_block("A: 1\r\nB: 2", addreq::FLAG_ADD).unwrap();
+        for (n, v) in parse_block("A: 1\r\nB: 2").unwrap() {
+            l.apply(n, v, addreq::FLAG_ADD).unwrap();
+        }
         assert_eq!(
             l.apply("a", "x", addreq::FLAG_ADD_IF_NEW)
                 .unwrap_err()

@@ -119,13 +119,13 @@ pub async fn set_option(ctx: Ctx<'_>, p: SetOptionParams) -> ApiResult<Empty> {
                 )));
             }
         };
-        if let Some(given) = p.buffer_length {
-            if given != spec.shape.size() {
-                return Err(ApiError::InsufficientBuffer {
-                    given,
-                    required: spec.shape.size(),
-                });
-            }
+        if let Some(given) = p.buffer_length
+            && given != spec.shape.size()
+        {
+            return Err(ApiError::InsufficientBuffer {
+                given,
+                required: spec.shape.size(),
+            });
         }
         if spec.shape == Shape::Dword && n > u64::from(u32::MAX) {
             return Err(ApiError::invalid_parameter(format!(
@@ -208,10 +208,10 @@ pub async fn query_option(ctx: Ctx<'_>, p: QueryOptionParams) -> ApiResult<Query
         (OptionValue::Text(t), _) => (t.encode_utf16().count() as u32 + 1) * 2,
         (_, shape) => shape.size(),
     };
-    if let Some(given) = p.buffer_length {
-        if given < required {
-            return Err(ApiError::InsufficientBuffer { given, required });
-        }
+    if let Some(given) = p.buffer_length
+        && given < required
+    {
+        return Err(ApiError::InsufficientBuffer { given, required });
     }
     Ok(QueryOptionResult { value })
 }

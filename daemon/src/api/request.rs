@@ -18,8 +18,8 @@ use hinet_protocol::{
 };
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
 
 type ResponseFuture =
     Pin<Box<dyn Future<Output = hyper::Result<http::Response<hyper::body::Incoming>>> + Send>>;
@@ -112,18 +112,19 @@ impl Request {
             h.push("Referer", r);
         }
         h.0.extend(app.0.iter().cloned());
-        if !h.contains("User-Agent") {
-            if let Some(ua) = handle.session().user_agent() {
-                h.push("User-Agent", &ua);
-            }
+        if !h.contains("User-Agent")
+            && let Some(ua) = handle.session().user_agent()
+        {
+            h.push("User-Agent", &ua);
         }
         if !h.contains("Host") {
             h.push("Host", &self.target(handle).authority());
         }
-        if let Some(n) = content_length {
-            if !h.contains("Content-Length") && !h.contains("Transfer-Encoding") {
-                h.push("Content-Length", &n.to_string());
-            }
+        if let Some(n) = content_length
+            && !h.contains("Content-Length")
+            && !h.contains("Transfer-Encoding")
+        {
+            h.push("Content-Length", &n.to_string());
         }
         let keep_alive = self.disabled.load(Ordering::Relaxed) & disable::KEEP_ALIVE == 0;
         if !h.contains("Connection") && self.version == http::Version::HTTP_11 {
@@ -192,10 +193,11 @@ pub async fn open_request(ctx: Ctx<'_>, p: OpenRequestParams) -> ApiResult<Handl
             url: String::new(),
         }),
     };
-    let h = ctx
-        .daemon
-        .handles
-        .insert(ctx.client, Some(connect), Object::Request(request))?;
+    let h = ctx.daemon.handles.insert(
+        ctx.client,
+        Some(connect),
+        Object::Request(Box::new(request)),
+    )?;
     h.callback.notify(
         h.id,
         h.context(),
@@ -275,8 +277,6 @@ impl ProgressSink for RequestProgress<'_> {
                 },
             ),
             Progress::SecureFailure(flags) => (status::SECURE_FAILURE, StatusInfo::Flags { flags }),
-            Progress::ClosingConnection => (status::CLOSING_CONNECTION, StatusInfo::Empty {}),
-            Progress::ConnectionClosed => (status::CONNECTION_CLOSED, StatusInfo::Empty {}),
         };
         self.notify(s, info);
     }

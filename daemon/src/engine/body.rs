@@ -78,14 +78,6 @@ impl Upload {
         }
     }
 
-    /// Bytes the body still expects (None when chunked).
-    pub fn remaining(&self) -> Option<u64> {
-        match &self.framing {
-            Framing::Fixed { total } => Some(total.saturating_sub(self.written)),
-            Framing::AppChunked(_) => None,
-        }
-    }
-
     /// Checks that `data` fits the announced body, without sending it.
     pub fn check(&self, data: &[u8]) -> ApiResult<()> {
         match &self.framing {
@@ -257,11 +249,6 @@ impl Download {
     /// A body that is known to be empty (HEAD, 204, 304).
     pub fn is_done(&self) -> bool {
         self.done && self.leftover.is_empty()
-    }
-
-    /// Bytes already here.
-    pub fn buffered(&self) -> usize {
-        self.leftover.len()
     }
 
     /// Waits for body bytes unless some are buffered. Returns how many are buffered;

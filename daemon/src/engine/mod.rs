@@ -24,8 +24,6 @@ pub enum Progress {
     ConnectingToServer(SocketAddr),
     ConnectedToServer(SocketAddr),
     SecureFailure(u32),
-    ClosingConnection,
-    ConnectionClosed,
 }
 
 /// Receives [`Progress`] events, in order, from the task doing the work.

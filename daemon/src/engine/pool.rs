@@ -112,10 +112,8 @@ impl Pool {
                 0
             },
         };
-        if reuse {
-            if let Some(conn) = self.checkout(&key).await {
-                return Ok(conn);
-            }
+        if reuse && let Some(conn) = self.checkout(&key).await {
+            return Ok(conn);
         }
         connect(tls, key, limits, progress).await
     }
