@@ -8,7 +8,7 @@ use crate::handles::{HandleKind, RequestState};
 use hinet_protocol::error as code;
 use std::time::Duration;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     #[error("handle {0} is not open on this connection")]
     InvalidHandle(u64),
@@ -25,7 +25,13 @@ pub enum ApiError {
     },
     #[error("{0}")]
     InvalidParameter(String),
-    #[error("buffer of {given} bytes is too small; {required} needed")]
+    #[error(
+        "another asynchronous operation is outstanding on this request; {call} must wait for its completion"
+    )]
+    OperationPending { call: &'static str },
+    #[error(
+        "a buffer of {given} is too small; {required} needed (WinHTTP units: bytes, or characters for URLs)"
+    )]
     InsufficientBuffer { given: u32, required: u32 },
     #[error("option {0} is not supported by hinetd")]
     InvalidOption(u32),
@@ -75,7 +81,9 @@ impl ApiError {
         match self {
             ApiError::InvalidHandle(_) => code::ERROR_INVALID_HANDLE,
             ApiError::IncorrectHandleType { .. } => code::ERROR_WINHTTP_INCORRECT_HANDLE_TYPE,
-            ApiError::IncorrectHandleState { .. } => code::ERROR_WINHTTP_INCORRECT_HANDLE_STATE,
+            ApiError::IncorrectHandleState { .. } | ApiError::OperationPending { .. } => {
+                code::ERROR_WINHTTP_INCORRECT_HANDLE_STATE
+            }
             ApiError::InvalidParameter(_) => code::ERROR_INVALID_PARAMETER,
             ApiError::InsufficientBuffer { .. } => code::ERROR_INSUFFICIENT_BUFFER,
             ApiError::InvalidOption(_) => code::ERROR_WINHTTP_INVALID_OPTION,

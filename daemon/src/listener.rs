@@ -14,6 +14,14 @@ pub enum ListenError {
     NotASocket(PathBuf),
     #[error("cannot create the socket directory {path}: {source}")]
     Directory { path: PathBuf, source: io::Error },
+    #[error(
+        "{path} is not a private directory of this user (owner {owner}, mode {mode:o}); refusing to put the socket there"
+    )]
+    UnsafeDirectory {
+        path: PathBuf,
+        owner: u32,
+        mode: u32,
+    },
     #[error("cannot listen on {path}: {source}")]
     Bind { path: PathBuf, source: io::Error },
 }
@@ -40,8 +48,28 @@ fn current_uid() -> u32 {
         .unwrap_or(u32::MAX)
 }
 
+/// Checks that a directory in a shared place (the default under /tmp) belongs to us alone:
+/// another user who created it first could otherwise swap our socket for theirs.
+pub fn check_private_dir(dir: &Path) -> Result<(), ListenError> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::symlink_metadata(dir) else {
+        return Ok(());
+    };
+    let (owner, mode) = (meta.uid(), meta.mode() & 0o7777);
+    if !meta.is_dir() || owner != current_uid() || mode & 0o077 != 0 {
+        return Err(ListenError::UnsafeDirectory {
+            path: dir.to_owned(),
+            owner,
+            mode,
+        });
+    }
+    Ok(())
+}
+
 /// Binds `path` with mode 0600, creating its directory (0700) if needed. A leftover socket
-/// file is replaced only when nothing answers on it.
+/// file is replaced only when nothing answers on it. The socket is bound under a temporary
+/// name, restricted, then renamed into place, so it is never reachable with looser
+/// permissions.
 pub async fn bind(path: &Path) -> Result<UnixListener, ListenError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.exists()
@@ -65,15 +93,20 @@ pub async fn bind(path: &Path) -> Result<UnixListener, ListenError> {
         Ok(_) => return Err(ListenError::NotASocket(path.to_owned())),
         Err(_) => {}
     }
-    let listener = UnixListener::bind(path).map_err(|source| ListenError::Bind {
+    let bind_err = |source| ListenError::Bind {
         path: path.to_owned(),
         source,
-    })?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|source| {
-        ListenError::Bind {
-            path: path.to_owned(),
-            source,
-        }
-    })?;
+    };
+    let mut staging = path.as_os_str().to_owned();
+    staging.push(format!(".{}.new", std::process::id()));
+    let staging = PathBuf::from(staging);
+    let _ = std::fs::remove_file(&staging);
+    let listener = UnixListener::bind(&staging).map_err(bind_err)?;
+    let placed = std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(0o600))
+        .and_then(|()| std::fs::rename(&staging, path));
+    if let Err(e) = placed {
+        let _ = std::fs::remove_file(&staging);
+        return Err(bind_err(e));
+    }
     Ok(listener)
 }

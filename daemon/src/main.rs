@@ -81,7 +81,18 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         limits,
     });
     let methods = rpc::methods(daemon.clone())?;
-    let path = args.socket.unwrap_or_else(listener::default_socket_path);
+    let path = match args.socket {
+        Some(p) => p,
+        None => {
+            let p = listener::default_socket_path();
+            if p.starts_with("/tmp")
+                && let Some(dir) = p.parent()
+            {
+                listener::check_private_dir(dir)?;
+            }
+            p
+        }
+    };
     let listener = listener::bind(&path).await?;
     println!("hinetd listening on {}", path.display());
     tracing::info!(socket = %path.display(), "listening");

@@ -986,3 +986,89 @@ async fn python_stdlib_client_drives_async_mode() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The subscription id goes out only once the callback is in place: a Connect sent the
+/// moment the id arrives always reports its HANDLE_CREATED.
+#[tokio::test]
+async fn callback_is_live_before_its_subscription_id_arrives() {
+    let daemon = Daemon::spawn(HINETD, &[]);
+    let c = daemon.connect().await;
+    for _ in 0..100 {
+        let session = handle(
+            c.call("WinHttpOpen", json!({"flags": ASYNC}))
+                .await
+                .unwrap(),
+        );
+        c.call(
+            "WinHttpSetStatusCallback",
+            json!({"handle": session, "notificationFlags": ALL}),
+        )
+        .await
+        .unwrap();
+        let con = handle(
+            c.call(
+                "WinHttpConnect",
+                json!({"handle": session, "serverName": "127.0.0.1", "serverPort": 9}),
+            )
+            .await
+            .unwrap(),
+        );
+        let created = c
+            .wait_for_notification(WAIT, |n| ev(n)["handle"] == con)
+            .await
+            .expect("HANDLE_CREATED for the connect");
+        assert_eq!(ev(&created)["statusName"], "HANDLE_CREATED");
+        c.call("WinHttpCloseHandle", json!({"handle": session}))
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn subscriptions_in_batches_and_as_notifications() {
+    let daemon = Daemon::spawn(HINETD, &[]);
+    let c = daemon.connect().await;
+    let session = handle(
+        c.call("WinHttpOpen", json!({"flags": ASYNC}))
+            .await
+            .unwrap(),
+    );
+    // In a batch, the subscription is answered once, on its own line; the batch holds the rest.
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": "s1", "method": "WinHttpSetStatusCallback", "params": {"handle": session, "notificationFlags": ALL}},
+        {"jsonrpc": "2.0", "id": "q1", "method": "WinHttpQueryOption", "params": {"handle": session, "option": 9}}
+    ]);
+    c.send_raw(format!("{batch}\n").as_bytes()).await;
+    let mut answers = Vec::new();
+    while let Some(r) = c.next_raw_response(QUIET).await {
+        answers.push(r);
+    }
+    let text = serde_json::to_string(&answers).unwrap();
+    assert_eq!(text.matches("\"s1\"").count(), 1, "{text}");
+    assert_eq!(text.matches("\"q1\"").count(), 1, "{text}");
+    // Without an id a subscription cannot be answered: it does nothing.
+    let other = handle(
+        c.call("WinHttpOpen", json!({"flags": ASYNC}))
+            .await
+            .unwrap(),
+    );
+    c.send_raw(
+        format!("{}\n", json!({"jsonrpc": "2.0", "method": "WinHttpSetStatusCallback", "params": {"handle": other, "notificationFlags": ALL}}))
+            .as_bytes(),
+    )
+    .await;
+    c.call(
+        "WinHttpConnect",
+        json!({"handle": other, "serverName": "127.0.0.1"}),
+    )
+    .await
+    .unwrap();
+    assert!(c.next_notification(QUIET).await.is_none());
+    assert!(c.next_raw_response(QUIET).await.is_none());
+    // jsonrpsee's internal unsubscribe is not part of the protocol.
+    let err = c
+        .call("hinet_unsubscribeStatusCallback", json!([1]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, -32601);
+}

@@ -625,3 +625,27 @@ async fn a_flooding_client_does_not_disturb_another() {
     still_works(&flooder).await;
     still_works(&good).await;
 }
+
+/// Ids must be strings, unsigned integers or null; anything else is an invalid request
+/// answered with -32600, never run silently as a notification.
+#[tokio::test]
+async fn requests_with_invalid_ids_are_rejected_not_run() {
+    let daemon = hinet_tests::Daemon::spawn(env!("CARGO_BIN_EXE_hinetd"), &[]);
+    let c = daemon.connect().await;
+    for id in ["-1", "1.5", "{\"a\":1}", "[1]", "true"] {
+        c.send_raw(
+            format!(
+                "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"WinHttpOpen\",\"params\":{{}}}}\n"
+            )
+            .as_bytes(),
+        )
+        .await;
+        let r = c
+            .next_raw_response(std::time::Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|| panic!("no answer for id {id}"));
+        assert_eq!(r["error"]["code"], -32600, "id {id}: {r}");
+    }
+    let status = c.call("HinetStatus", serde_json::json!({})).await.unwrap();
+    assert_eq!(status["sessions"], 0, "none of them ran: {status}");
+}

@@ -1091,10 +1091,19 @@ async fn stalled_servers_hit_the_receive_timeout() {
     let req = open_request(&c, con, "GET", "/slow-body?delay_ms=3000", 0).await;
     send_and_receive(&c, req).await;
     let started = Instant::now();
-    let e = fails(
+    // The bytes that arrived before the timeout are returned, not lost...
+    let first = ok(
         &c,
         "WinHttpReadData",
         json!({"handle": req, "bytesToRead": 11}),
+    )
+    .await;
+    assert_eq!(unb64(first["data"].as_str().unwrap()), b"first");
+    // ...and the next read, with nothing arriving, times out.
+    let e = fails(
+        &c,
+        "WinHttpReadData",
+        json!({"handle": req, "bytesToRead": 6}),
     )
     .await;
     assert_winhttp_error(&e, ERROR_WINHTTP_TIMEOUT, "ERROR_WINHTTP_TIMEOUT");
@@ -1159,6 +1168,37 @@ async fn connection_reset_mid_body_is_connection_error() {
         ERROR_WINHTTP_CONNECTION_ERROR,
         "ERROR_WINHTTP_CONNECTION_ERROR",
     );
+    // A failed body keeps failing: the next read is never a clean end of body.
+    for (call, params) in [
+        (
+            "WinHttpReadData",
+            json!({"handle": req, "bytesToRead": 4096}),
+        ),
+        ("WinHttpQueryDataAvailable", json!({"handle": req})),
+    ] {
+        let again = fails(&c, call, params).await;
+        assert_winhttp_error(
+            &again,
+            ERROR_WINHTTP_CONNECTION_ERROR,
+            "ERROR_WINHTTP_CONNECTION_ERROR",
+        );
+    }
+}
+
+#[tokio::test]
+async fn request_headers_after_send_show_what_was_sent() {
+    let origin = HttpServer::start().await;
+    let daemon = Daemon::spawn(HINETD, &[]);
+    let c = daemon.connect().await;
+    let (_ses, req) = new_request(&c, origin.port(), "POST", "/upload").await;
+    send(&c, req, json!({"optional": b64(b"12345")})).await;
+    let cl = ok(
+        &c,
+        "WinHttpQueryHeaders",
+        json!({"handle": req, "infoLevel": 0x8000_0000u32 | 5 | 0x2000_0000}),
+    )
+    .await;
+    assert_eq!(cl["value"], 5, "Content-Length as sent");
 }
 
 #[tokio::test]

@@ -161,8 +161,12 @@ async fn do_read(h: &Handle, want: usize) -> ApiResult<Bytes> {
     }
     .await;
     put_body(h, body);
-    result?;
-    Ok(out.freeze())
+    match result {
+        // Bytes already read are the caller's; the error comes again on the next read.
+        Err(_) if !out.is_empty() => Ok(out.freeze()),
+        Err(e) => Err(e),
+        Ok(()) => Ok(out.freeze()),
+    }
 }
 
 /// Takes the response body out of the request for one read; None at the end of the body.

@@ -76,9 +76,8 @@ where
             .map(Outcome::Done);
     }
     if !handle.callback.begin(api) {
-        let err = ApiError::IncorrectHandleState {
+        let err = ApiError::OperationPending {
             call: api_name(api),
-            state: crate::handles::RequestState::BodyPending,
         };
         handle
             .callback

@@ -42,6 +42,8 @@ pub struct Core {
     pub download: Option<Download>,
     /// The URL of the last send (WINHTTP_OPTION_URL).
     pub url: String,
+    /// The headers of the last send, as sent, for FLAG_REQUEST_HEADERS queries.
+    pub sent_headers: Option<HeaderList>,
 }
 
 pub struct Request {
@@ -87,7 +89,10 @@ impl Request {
     /// The request line and headers as they are (or would be) sent.
     pub fn request_head(&self, handle: &Handle) -> MessageHead {
         let core = lock(&self.core);
-        let headers = self.wire_headers(handle, &core.headers, None);
+        let headers = match &core.sent_headers {
+            Some(sent) => sent.clone(),
+            None => self.wire_headers(handle, &core.headers, None),
+        };
         MessageHead {
             start_line: format!("{} {} {}", self.verb, self.path, version_text(self.version)),
             version: version_text(self.version).to_owned(),
@@ -191,6 +196,7 @@ pub async fn open_request(ctx: Ctx<'_>, p: OpenRequestParams) -> ApiResult<Handl
             response: None,
             download: None,
             url: String::new(),
+            sent_headers: None,
         }),
     };
     let h = ctx.daemon.handles.insert(
@@ -461,6 +467,7 @@ async fn do_send(
         let target = request.target(h);
         let url = target.url(&request.path);
         core.url = url.clone();
+        core.sent_headers = Some(headers.clone());
         let req = match build_request(request, &headers, body) {
             Ok(req) => req,
             Err(e) => {
@@ -470,7 +477,7 @@ async fn do_send(
                 return Err(e);
             }
         };
-        let head_bytes = head_size(&request.verb, &request.path, &headers);
+        let head_bytes = head_size(&request.verb, &request.path, request.version, &headers);
         (req, head_bytes + sent_body, upload, url)
     };
     let result = send_on_connection(daemon, h, request, req, &progress).await;
@@ -543,8 +550,8 @@ fn build_request(
 }
 
 /// The size of the request head on the wire, for REQUEST_SENT.
-fn head_size(verb: &str, path: &str, headers: &HeaderList) -> u64 {
-    let line = verb.len() + 1 + path.len() + " HTTP/1.1\r\n".len();
+fn head_size(verb: &str, path: &str, version: http::Version, headers: &HeaderList) -> u64 {
+    let line = verb.len() + 1 + path.len() + 1 + version_text(version).len() + 2;
     let fields: usize = headers
         .0
         .iter()

@@ -93,7 +93,7 @@ pub async fn open(ctx: Ctx<'_>, p: OpenParams) -> ApiResult<HandleResult> {
     }
     let session = Session {
         flags: p.flags,
-        user_agent: Mutex::new(p.user_agent),
+        user_agent: Mutex::new(p.user_agent.filter(|ua| !ua.is_empty())),
         timeouts: Mutex::new(Timeouts::default()),
         pool: Arc::new(Pool::default()),
     };

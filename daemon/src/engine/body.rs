@@ -227,6 +227,8 @@ pub struct Download {
     done: bool,
     conn: Option<(Connection, Arc<Pool>)>,
     peer: String,
+    /// A body that failed keeps failing: a read after an error is never a clean end.
+    failure: Option<ApiError>,
 }
 
 impl Download {
@@ -239,6 +241,7 @@ impl Download {
             leftover: Bytes::new(),
             conn: keep_alive.then_some((conn, pool)),
             peer,
+            failure: None,
         };
         if d.done {
             d.release();
@@ -254,6 +257,9 @@ impl Download {
     /// Waits for body bytes unless some are buffered. Returns how many are buffered;
     /// 0 means the end of the body. Cancel-safe.
     pub async fn fill(&mut self) -> ApiResult<usize> {
+        if let Some(e) = &self.failure {
+            return Err(e.clone());
+        }
         while self.leftover.is_empty() && !self.done {
             match self.body.frame().await {
                 None => {
@@ -261,9 +267,10 @@ impl Download {
                     self.release();
                 }
                 Some(Err(e)) => {
-                    self.done = true;
                     self.conn = None;
-                    return Err(super::map_hyper_error(&self.peer, &e));
+                    let e = super::map_hyper_error(&self.peer, &e);
+                    self.failure = Some(e.clone());
+                    return Err(e);
                 }
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {

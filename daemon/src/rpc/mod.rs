@@ -36,7 +36,7 @@ pub struct ConnectionInfo {
 }
 
 /// The internal unsubscribe name jsonrpsee needs; clients use `WinHttpUnsetStatusCallback`.
-const UNSUBSCRIBE_INTERNAL: &str = "hinet_unsubscribeStatusCallback";
+pub const UNSUBSCRIBE_INTERNAL: &str = "hinet_unsubscribeStatusCallback";
 
 /// Turns a WinHTTP failure into a JSON-RPC error: code = the WinHTTP number, message =
 /// symbolic name and detail, data = `{name, detail[, required]}`.
@@ -167,33 +167,83 @@ async fn set_status_callback(
             return Ok(());
         }
     };
-    let sink = pending.accept().await?;
-    let id = serde_json::to_string(&sink.subscription_id()).unwrap_or_default();
-    let headroom = (sink.max_capacity() / 4).clamp(1, 64);
-    let notifier = SubscriptionNotifier {
-        sink: Mutex::new(sink),
+    // Install before accepting: accepting sends the subscription id, and a client may act on
+    // it at once (WinHttpConnect…). Notifications raised before the sink exists wait in the
+    // notifier and go out right after the subscription response.
+    let id = serde_json::to_string(&pending.subscription_id()).unwrap_or_default();
+    let notifier = Arc::new(SubscriptionNotifier {
+        state: Mutex::new(NotifierState::Pending(Vec::new())),
         id,
         kill: conn.kill,
-        headroom,
+        headroom: std::sync::atomic::AtomicUsize::new(1),
+    });
+    let callback = Callback {
+        sink: notifier.clone(),
+        mask: p.notification_flags,
     };
-    api::callback::install(
-        &handle,
-        Callback {
-            sink: Arc::new(notifier),
-            mask: p.notification_flags,
-        },
-    );
+    api::callback::install(&handle, callback);
+    match pending.accept().await {
+        Ok(sink) => notifier.attach(sink),
+        Err(e) => {
+            handle.callback.unset(&notifier.id);
+            return Err(e.into());
+        }
+    }
     Ok(())
+}
+
+/// Notifications raised before the subscription was accepted; more than this means the
+/// client is not reading.
+const MAX_EARLY: usize = 1024;
+
+enum NotifierState {
+    /// Not accepted yet: notifications wait here, in order.
+    Pending(Vec<Box<serde_json::value::RawValue>>),
+    Live(SubscriptionSink),
 }
 
 /// A status-callback subscription as the handle table sees it.
 struct SubscriptionNotifier {
-    sink: Mutex<SubscriptionSink>,
+    state: Mutex<NotifierState>,
     /// The subscription id as JSON text.
     id: String,
     kill: CancellationToken,
     /// Free queue slots an operation waits for before it reads more from the network.
-    headroom: usize,
+    headroom: std::sync::atomic::AtomicUsize,
+}
+
+impl SubscriptionNotifier {
+    /// The subscription was accepted: send what waited, then go live.
+    fn attach(&self, mut sink: SubscriptionSink) {
+        let headroom = (sink.max_capacity() / 4).clamp(1, 64);
+        let mut state = lock(&self.state);
+        if let NotifierState::Pending(early) = &mut *state {
+            for json in early.drain(..) {
+                self.push(&mut sink, json);
+            }
+        }
+        *state = NotifierState::Live(sink);
+        drop(state);
+        // Set once, before any operation could wait on it through this callback.
+        self.headroom
+            .store(headroom, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn push(&self, sink: &mut SubscriptionSink, json: Box<serde_json::value::RawValue>) {
+        match sink.try_send(SubscriptionMessage::from(json)) {
+            Ok(()) => {}
+            Err(jsonrpsee::core::server::TrySendError::Full(_)) => self.give_up(),
+            Err(jsonrpsee::core::server::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    fn give_up(&self) {
+        tracing::warn!(
+            subscription = %self.id,
+            "client is not reading its notifications; closing its connection"
+        );
+        self.kill.cancel();
+    }
 }
 
 impl NotificationSink for SubscriptionNotifier {
@@ -205,28 +255,23 @@ impl NotificationSink for SubscriptionNotifier {
                 return;
             }
         };
-        let mut sink = lock(&self.sink);
-        match sink.try_send(SubscriptionMessage::from(json)) {
-            Ok(()) => {}
-            Err(jsonrpsee::core::server::TrySendError::Full(_)) => {
-                tracing::warn!(
-                    subscription = %self.id,
-                    "client is not reading its notifications; closing its connection"
-                );
-                self.kill.cancel();
-            }
-            Err(jsonrpsee::core::server::TrySendError::Closed(_)) => {}
+        let mut state = lock(&self.state);
+        match &mut *state {
+            NotifierState::Live(sink) => self.push(sink, json),
+            NotifierState::Pending(early) if early.len() < MAX_EARLY => early.push(json),
+            NotifierState::Pending(_) => self.give_up(),
         }
     }
 
     fn ready(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(async move {
             loop {
-                let (room, closed) = {
-                    let sink = lock(&self.sink);
-                    (sink.capacity(), sink.is_closed())
+                let (room, closed) = match &*lock(&self.state) {
+                    NotifierState::Live(sink) => (sink.capacity(), sink.is_closed()),
+                    NotifierState::Pending(_) => (0, false),
                 };
-                if room >= self.headroom || closed || self.kill.is_cancelled() {
+                let headroom = self.headroom.load(std::sync::atomic::Ordering::Relaxed);
+                if room >= headroom || closed || self.kill.is_cancelled() {
                     return;
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;

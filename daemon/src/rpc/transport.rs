@@ -183,11 +183,21 @@ async fn single(conn: &Conn, text: &str) -> Option<MethodResponse> {
     if let Ok(req) = serde_json::from_str::<Request>(text) {
         return Some(call(conn, req).await);
     }
-    if let Ok(n) = serde_json::from_str::<Notification<Option<&RawValue>>>(text) {
+    if let Some(n) = as_notification(text) {
         notify(conn, n).await;
         return None;
     }
     Some(reject(text))
+}
+
+/// A notification is a call with no `id` member at all; a call whose id is not a string,
+/// an unsigned integer or null is an invalid request, not a notification.
+fn as_notification(text: &str) -> Option<Notification<'_, Option<&RawValue>>> {
+    let n = serde_json::from_str::<Notification<Option<&RawValue>>>(text).ok()?;
+    let members =
+        serde_json::from_str::<std::collections::HashMap<String, serde::de::IgnoredAny>>(text)
+            .ok()?;
+    (!members.contains_key("id")).then_some(n)
 }
 
 /// The answer to a line that is neither a call nor a notification: -32600 (with its id when
@@ -218,7 +228,7 @@ async fn batch(conn: &Conn, text: &str) -> MethodResponse {
     for entry in entries {
         let rp = if let Ok(req) = serde_json::from_str::<Request>(entry.get()) {
             call(conn, req).await
-        } else if let Ok(n) = serde_json::from_str::<Notification<Option<&RawValue>>>(entry.get()) {
+        } else if let Some(n) = as_notification(entry.get()) {
             notify(conn, n).await;
             continue;
         } else {
@@ -228,6 +238,10 @@ async fn batch(conn: &Conn, text: &str) -> MethodResponse {
             MethodResponse::error(id, ErrorObject::from(ErrorCode::InvalidRequest))
         };
         any_call = true;
+        if rp.is_subscription() {
+            // A subscription answered through the sink already, on its own line.
+            continue;
+        }
         if let Err(too_big) = out.append(rp) {
             return too_big;
         }
@@ -239,7 +253,14 @@ async fn batch(conn: &Conn, text: &str) -> MethodResponse {
 }
 
 /// Runs a notification (a call without an id) for its effect; its answer is dropped.
+/// Subscriptions need an id to be answered with, so as notifications they do nothing.
 async fn notify(conn: &Conn, n: Notification<'_, Option<&RawValue>>) {
+    if matches!(
+        conn.methods.method_with_name(&n.method),
+        Some((_, MethodCallback::Subscription(_)))
+    ) {
+        return;
+    }
     let req = Request::owned(
         n.method.into_owned(),
         n.params.map(|p| p.to_owned()),
@@ -255,6 +276,10 @@ async fn call(conn: &Conn, req: Request<'_>) -> MethodResponse {
     // a method with a required member says which one is missing (-32602).
     let params = Params::new(Some(req.params.as_ref().map_or("{}", |p| p.get()))).into_owned();
     let ext = extensions(conn);
+    if req.method == super::UNSUBSCRIBE_INTERNAL {
+        // jsonrpsee needs an unsubscribe method; clients use WinHttpUnsetStatusCallback.
+        return MethodResponse::error(id, ErrorObject::from(ErrorCode::MethodNotFound));
+    }
     let Some((_, method)) = conn.methods.method_with_name(&req.method) else {
         return MethodResponse::error(id, ErrorObject::from(ErrorCode::MethodNotFound));
     };
