@@ -60,6 +60,8 @@ pub enum ApiError {
     ConnectionError { peer: String, reason: String },
     #[error("invalid response from {peer}: {reason}")]
     InvalidServerResponse { peer: String, reason: String },
+    #[error("response head from {peer} is too large: {reason}")]
+    HeaderSizeOverflow { peer: String, reason: String },
     #[error("TLS with {peer} failed: {reason}")]
     SecureFailure {
         peer: String,
@@ -69,6 +71,8 @@ pub enum ApiError {
     },
     #[error("the operation was cancelled because its handle was closed")]
     OperationCancelled,
+    #[error("{0}")]
+    RedirectFailed(String),
     #[error("{0}")]
     NotSupported(String),
     #[error("internal error: {0}")]
@@ -98,8 +102,10 @@ impl ApiError {
             ApiError::Timeout { .. } => code::ERROR_WINHTTP_TIMEOUT,
             ApiError::ConnectionError { .. } => code::ERROR_WINHTTP_CONNECTION_ERROR,
             ApiError::InvalidServerResponse { .. } => code::ERROR_WINHTTP_INVALID_SERVER_RESPONSE,
+            ApiError::HeaderSizeOverflow { .. } => code::ERROR_WINHTTP_HEADER_SIZE_OVERFLOW,
             ApiError::SecureFailure { .. } => code::ERROR_WINHTTP_SECURE_FAILURE,
             ApiError::OperationCancelled => code::ERROR_WINHTTP_OPERATION_CANCELLED,
+            ApiError::RedirectFailed(_) => code::ERROR_WINHTTP_REDIRECT_FAILED,
             ApiError::NotSupported(_) => code::ERROR_NOT_SUPPORTED,
             ApiError::Internal(_) => code::ERROR_WINHTTP_INTERNAL_ERROR,
         }

@@ -210,6 +210,13 @@ pub mod disable {
     pub const KEEP_ALIVE: u32 = 0x8;
 }
 
+/// `WINHTTP_OPTION_REDIRECT_POLICY_*`.
+pub mod redirect_policy {
+    pub const NEVER: u32 = 0;
+    pub const DISALLOW_HTTPS_TO_HTTP: u32 = 1;
+    pub const ALWAYS: u32 = 2;
+}
+
 /// `ICU_*` flags of CrackUrl and CreateUrl.
 pub mod icu {
     pub const ESCAPE: u32 = 0x8000_0000;

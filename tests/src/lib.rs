@@ -40,6 +40,7 @@
 //! ```
 
 pub mod daemon;
+pub mod fault_server;
 pub mod http_server;
 pub mod raw_server;
 pub mod rpc;
@@ -47,6 +48,7 @@ pub mod tempdir;
 pub mod tls;
 
 pub use daemon::Daemon;
+pub use fault_server::{Fault, FaultServer, oversized_head};
 pub use http_server::{HttpServer, Recorded, big_body, parse_query, percent_encode};
 pub use raw_server::{RawServer, Script, closed_port};
 pub use rpc::{RpcConn, RpcError, b64, unb64};

@@ -11,6 +11,7 @@ pub mod data;
 pub mod handle;
 pub mod headers;
 pub mod options;
+mod redirect;
 pub mod request;
 pub mod session;
 pub mod url;

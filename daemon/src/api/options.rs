@@ -8,7 +8,7 @@ use super::Ctx;
 use super::session::Timeouts;
 use crate::error::{ApiError, ApiResult};
 use crate::handles::{Handle, HandleKind, Object, lock};
-use hinet_protocol::consts::{disable, option, security_flag};
+use hinet_protocol::consts::{disable, option, redirect_policy, security_flag};
 use hinet_protocol::{
     Empty, OptionValue, QueryOptionParams, QueryOptionResult, SetOptionParams, SetTimeoutsParams,
 };
@@ -84,6 +84,9 @@ fn spec(opt: u32) -> Option<Spec> {
         | option::RECEIVE_TIMEOUT
         | option::RECEIVE_RESPONSE_TIMEOUT
         | option::SECURITY_FLAGS => s(Shape::Dword, true, true),
+        option::REDIRECT_POLICY | option::MAX_HTTP_AUTOMATIC_REDIRECTS => {
+            s(Shape::Dword, true, true)
+        }
         option::HANDLE_TYPE => s(Shape::Dword, false, true),
         option::PARENT_HANDLE => s(Shape::Pointer, false, true),
         option::CONTEXT_VALUE => s(Shape::Pointer, true, true),
@@ -155,6 +158,25 @@ pub async fn set_option(ctx: Ctx<'_>, p: SetOptionParams) -> ApiResult<Empty> {
                 Object::Request(r) => set(&mut lock(&r.timeouts)),
                 Object::Connect(_) => return Err(h.wrong_type("session or request")),
             }
+        }
+        option::REDIRECT_POLICY | option::MAX_HTTP_AUTOMATIC_REDIRECTS => {
+            let value = number()? as u32;
+            if p.option == option::REDIRECT_POLICY && value > redirect_policy::ALWAYS {
+                return Err(ApiError::invalid_parameter(format!(
+                    "redirect policy {value} (0 NEVER, 1 DISALLOW_HTTPS_TO_HTTP, 2 ALWAYS)"
+                )));
+            }
+            let (policy, max) = match &h.object {
+                Object::Session(s) => (&s.redirect_policy, &s.max_redirects),
+                Object::Request(r) => (&r.redirect_policy, &r.max_redirects),
+                Object::Connect(_) => return Err(h.wrong_type("session or request")),
+            };
+            let slot = if p.option == option::REDIRECT_POLICY {
+                policy
+            } else {
+                max
+            };
+            slot.store(value, Ordering::Relaxed);
         }
         option::SECURITY_FLAGS => {
             let request = h.as_request()?;
@@ -243,6 +265,19 @@ fn query_value(h: &Handle, opt: u32) -> ApiResult<OptionValue> {
                 _ => t.receive_response,
             };
             n(u64::from(ms as u32))
+        }
+        option::REDIRECT_POLICY | option::MAX_HTTP_AUTOMATIC_REDIRECTS => {
+            let (policy, max) = match &h.object {
+                Object::Session(s) => (&s.redirect_policy, &s.max_redirects),
+                Object::Request(r) => (&r.redirect_policy, &r.max_redirects),
+                Object::Connect(_) => return Err(h.wrong_type("session or request")),
+            };
+            let slot = if opt == option::REDIRECT_POLICY {
+                policy
+            } else {
+                max
+            };
+            n(u64::from(slot.load(Ordering::Relaxed)))
         }
         option::SECURITY_FLAGS => {
             let r = h.as_request()?;

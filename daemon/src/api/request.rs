@@ -3,7 +3,7 @@
 
 use super::headers::{HeaderList, MessageHead, parse_block};
 use super::session::Timeouts;
-use super::{Ctx, Outcome, run_request_op};
+use super::{Ctx, Outcome, redirect, run_request_op};
 use crate::engine::body::{Download, Upload, empty_body, full_body};
 use crate::engine::pool::ReqBody;
 use crate::engine::{Connection, Progress, ProgressSink, Target, map_hyper_error, within};
@@ -44,6 +44,14 @@ pub struct Core {
     pub url: String,
     /// The headers of the last send, as sent, for FLAG_REQUEST_HEADERS queries.
     pub sent_headers: Option<HeaderList>,
+    /// Where a followed redirect moved the request (later sends go there too, as in
+    /// WinHTTP); None = the connect handle's server and the opened path.
+    pub location: Option<(Target, String)>,
+    /// The method of the last request sent, when a redirect changed it (POST → GET).
+    pub sent_verb: Option<String>,
+    /// The body of the last send, when it can be sent again for a 307/308 redirect (not
+    /// when it was streamed through WriteData).
+    pub replay: Option<Bytes>,
 }
 
 pub struct Request {
@@ -60,6 +68,10 @@ pub struct Request {
     pub security_flags: AtomicU32,
     /// WINHTTP_DISABLE_* bits, ORed cumulatively.
     pub disabled: AtomicU32,
+    /// WINHTTP_OPTION_REDIRECT_POLICY and MAX_HTTP_AUTOMATIC_REDIRECTS, copied from the
+    /// session at creation.
+    pub redirect_policy: AtomicU32,
+    pub max_redirects: AtomicU32,
     pub core: Mutex<Core>,
 }
 
@@ -86,12 +98,23 @@ impl Request {
         Target { secure, host, port }
     }
 
+    /// Where the next send goes: the redirect location, or the connect handle's server and
+    /// the opened path.
+    pub fn current(&self, handle: &Handle, core: &Core) -> (Target, String) {
+        core.location
+            .clone()
+            .unwrap_or_else(|| (self.target(handle), self.path.clone()))
+    }
+
     /// The request line and headers as they are (or would be) sent.
     pub fn request_head(&self, handle: &Handle) -> MessageHead {
         let core = lock(&self.core);
         let headers = match &core.sent_headers {
             Some(sent) => sent.clone(),
-            None => self.wire_headers(handle, &core.headers, None),
+            None => {
+                let (target, _) = self.current(handle, &core);
+                self.wire_headers(handle, &core.headers, None, &target)
+            }
         };
         MessageHead {
             start_line: format!("{} {} {}", self.verb, self.path, version_text(self.version)),
@@ -108,6 +131,7 @@ impl Request {
         handle: &Handle,
         app: &HeaderList,
         content_length: Option<u64>,
+        target: &Target,
     ) -> HeaderList {
         let mut h = HeaderList::default();
         if let Some(a) = &self.accept {
@@ -123,7 +147,7 @@ impl Request {
             h.push("User-Agent", &ua);
         }
         if !h.contains("Host") {
-            h.push("Host", &self.target(handle).authority());
+            h.push("Host", &target.authority());
         }
         if let Some(n) = content_length
             && !h.contains("Content-Length")
@@ -188,6 +212,8 @@ pub async fn open_request(ctx: Ctx<'_>, p: OpenRequestParams) -> ApiResult<Handl
         timeouts: Mutex::new(timeouts),
         security_flags: AtomicU32::new(0),
         disabled: AtomicU32::new(0),
+        redirect_policy: AtomicU32::new(session.redirect_policy.load(Ordering::Relaxed)),
+        max_redirects: AtomicU32::new(session.max_redirects.load(Ordering::Relaxed)),
         core: Mutex::new(Core {
             state: RequestState::Open,
             headers: HeaderList::default(),
@@ -197,6 +223,9 @@ pub async fn open_request(ctx: Ctx<'_>, p: OpenRequestParams) -> ApiResult<Handl
             download: None,
             url: String::new(),
             sent_headers: None,
+            location: None,
+            sent_verb: None,
+            replay: None,
         }),
     };
     let h = ctx.daemon.handles.insert(
@@ -444,6 +473,12 @@ async fn do_send(
                 .headers
                 .apply(n, v, addreq::FLAG_ADD | addreq::FLAG_REPLACE);
         }
+        core.sent_verb = None;
+        core.replay = match &plan {
+            BodyPlan::None => Some(Bytes::new()),
+            BodyPlan::Full(b) => Some(b.clone()),
+            BodyPlan::Fixed { .. } | BodyPlan::AppChunked => None,
+        };
         let (content_length, body, upload, sent_body) = match plan {
             BodyPlan::None => {
                 let cl = (!is_bodyless_verb(&request.verb)).then_some(0);
@@ -463,12 +498,12 @@ async fn do_send(
                 (None, body, Some(u), 0)
             }
         };
-        let headers = request.wire_headers(h, &core.headers, content_length);
-        let target = request.target(h);
-        let url = target.url(&request.path);
+        let (target, path) = request.current(h, &core);
+        let headers = request.wire_headers(h, &core.headers, content_length, &target);
+        let url = target.url(&path);
         core.url = url.clone();
         core.sent_headers = Some(headers.clone());
-        let req = match build_request(request, &headers, body) {
+        let req = match build_request(request, &request.verb, &path, &headers, body) {
             Ok(req) => req,
             Err(e) => {
                 // Refused before anything went out: FAILED rather than stuck in SENDING,
@@ -477,10 +512,11 @@ async fn do_send(
                 return Err(e);
             }
         };
-        let head_bytes = head_size(&request.verb, &request.path, request.version, &headers);
-        (req, head_bytes + sent_body, upload, url)
+        let head_bytes = head_size(&request.verb, &path, request.version, &headers);
+        (req, head_bytes + sent_body, upload, (url, target))
     };
-    let result = send_on_connection(daemon, h, request, req, &progress).await;
+    let (url, target) = url;
+    let result = send_on_connection(daemon, h, request, req, &target, &progress).await;
     let mut core = lock(&request.core);
     match result {
         Ok(in_flight) => {
@@ -506,9 +542,9 @@ async fn send_on_connection(
     h: &Handle,
     request: &Request,
     req: http::Request<ReqBody>,
+    target: &Target,
     progress: &RequestProgress<'_>,
 ) -> ApiResult<InFlight> {
-    let target = request.target(h);
     let limits = request.timeouts().limits();
     let session = h.session();
     let keep_alive = request.disabled.load(Ordering::Relaxed) & disable::KEEP_ALIVE == 0;
@@ -516,7 +552,7 @@ async fn send_on_connection(
         .pool
         .get(
             &daemon.tls,
-            &target,
+            target,
             request.security_flags.load(Ordering::Relaxed),
             &limits,
             progress,
@@ -534,12 +570,14 @@ fn is_bodyless_verb(verb: &str) -> bool {
 
 fn build_request(
     request: &Request,
+    verb: &str,
+    path: &str,
     headers: &HeaderList,
     body: ReqBody,
 ) -> ApiResult<http::Request<ReqBody>> {
     let mut builder = http::Request::builder()
-        .method(request.verb.as_str())
-        .uri(request.path.as_str())
+        .method(verb)
+        .uri(path)
         .version(request.version);
     for (n, v) in &headers.0 {
         builder = builder.header(n.as_str(), v.as_str());
@@ -563,18 +601,18 @@ fn head_size(verb: &str, path: &str, version: http::Version, headers: &HeaderLis
 pub async fn receive_response(ctx: Ctx<'_>, p: ReceiveResponseParams) -> ApiResult<Outcome<Empty>> {
     let h = ctx.handle(p.handle)?;
     h.as_request()?;
+    let daemon = ctx.daemon.clone();
     run_request_op(
         h,
         api::RECEIVE_RESPONSE,
-        |h| async move { do_receive(&h).await },
+        move |h| async move { do_receive(&daemon, &h).await },
         |_| (status::HEADERS_AVAILABLE, StatusInfo::Empty {}),
     )
     .await
 }
 
-async fn do_receive(h: &Handle) -> ApiResult<Empty> {
+async fn do_receive(daemon: &crate::state::Daemon, h: &Handle) -> ApiResult<Empty> {
     let request = h.as_request()?;
-    let progress = RequestProgress(h);
     let in_flight = {
         let mut core = lock(&request.core);
         if core.state != RequestState::Sent || core.in_flight.is_none() {
@@ -589,38 +627,18 @@ async fn do_receive(h: &Handle) -> ApiResult<Empty> {
         core.state = RequestState::Receiving;
         core.in_flight.take()
     };
-    let Some(InFlight { response, conn }) = in_flight else {
+    let Some(in_flight) = in_flight else {
         return Err(ApiError::Internal("request in flight vanished".into()));
     };
-    progress.notify(status::RECEIVING_RESPONSE, StatusInfo::Empty {});
-    let peer = conn.peer_text();
-    let limits = request.timeouts().limits();
-    let result = within("waiting for the response", limits.receive, async {
-        response.await.map_err(|e| map_hyper_error(&peer, &e))
-    })
-    .await;
+    let result = receive_following_redirects(daemon, h, request, in_flight).await;
     let mut core = lock(&request.core);
-    let response = match result {
+    let (head, download) = match result {
         Ok(r) => r,
         Err(e) => {
             core.state = RequestState::Failed;
             return Err(e);
         }
     };
-    let (parts, body) = response.into_parts();
-    let head = response_head(&parts);
-    progress.notify(
-        status::RESPONSE_RECEIVED,
-        StatusInfo::Bytes {
-            bytes: head.raw_crlf().len() as u64,
-        },
-    );
-    let keep_alive = request.disabled.load(Ordering::Relaxed) & disable::KEEP_ALIVE == 0
-        && !head
-            .headers
-            .get("Connection")
-            .is_some_and(|c| c.eq_ignore_ascii_case("close"));
-    let download = Download::new(body, conn, h.session().pool.clone(), keep_alive);
     core.state = if download.is_done() {
         RequestState::Eof
     } else {
@@ -629,6 +647,126 @@ async fn do_receive(h: &Handle) -> ApiResult<Empty> {
     core.response = Some(head);
     core.download = Some(download);
     Ok(Empty {})
+}
+
+/// Waits for the response head; follows redirects the request's policy allows (each
+/// announced with REDIRECT before the next request goes out), and returns the final head
+/// with its body.
+async fn receive_following_redirects(
+    daemon: &crate::state::Daemon,
+    h: &Handle,
+    request: &Request,
+    mut in_flight: InFlight,
+) -> ApiResult<(MessageHead, Download)> {
+    let progress = RequestProgress(h);
+    let limits = request.timeouts().limits();
+    let mut hops = 0;
+    loop {
+        let InFlight { response, conn } = in_flight;
+        progress.notify(status::RECEIVING_RESPONSE, StatusInfo::Empty {});
+        let peer = conn.peer_text();
+        let response = within("waiting for the response", limits.receive, async {
+            response.await.map_err(|e| map_hyper_error(&peer, &e))
+        })
+        .await?;
+        let (parts, body) = response.into_parts();
+        let head = response_head(&parts);
+        progress.notify(
+            status::RESPONSE_RECEIVED,
+            StatusInfo::Bytes {
+                bytes: head.raw_crlf().len() as u64,
+            },
+        );
+        let hop = {
+            let core = lock(&request.core);
+            let verb = core
+                .sent_verb
+                .clone()
+                .unwrap_or_else(|| request.verb.clone());
+            let policy = redirect::Policy {
+                policy: request.redirect_policy.load(Ordering::Relaxed),
+                max: request.max_redirects.load(Ordering::Relaxed),
+                disabled: request.disabled.load(Ordering::Relaxed) & disable::REDIRECTS != 0,
+            };
+            redirect::decide(
+                head.status,
+                head.headers.get("Location"),
+                &core.url,
+                &verb,
+                policy,
+                hops,
+                core.replay.is_some(),
+            )?
+        };
+        let Some(hop) = hop else {
+            let keep_alive = request.disabled.load(Ordering::Relaxed) & disable::KEEP_ALIVE == 0
+                && !head
+                    .headers
+                    .get("Connection")
+                    .is_some_and(|c| c.eq_ignore_ascii_case("close"));
+            let download = Download::new(body, conn, h.session().pool.clone(), keep_alive);
+            return Ok((head, download));
+        };
+        hops += 1;
+        progress.notify(
+            status::REDIRECT,
+            StatusInfo::Url {
+                url: hop.url.clone(),
+            },
+        );
+        // The 3xx body is not wanted; its connection is not reused unless already done.
+        drop(Download::new(body, conn, h.session().pool.clone(), true));
+        let (req, bytes) = {
+            let mut core = lock(&request.core);
+            let crossing = core
+                .location
+                .as_ref()
+                .map_or_else(|| request.target(h), |(t, _)| t.clone())
+                .host
+                != hop.target.host;
+            let mut app = core.headers.clone();
+            // Credentials and cookies meant for one host never follow to another.
+            if crossing {
+                app.0.retain(|(n, _)| {
+                    !n.eq_ignore_ascii_case("Authorization") && !n.eq_ignore_ascii_case("Cookie")
+                });
+            }
+            let body = if hop.keep_body {
+                core.replay.clone().unwrap_or_default()
+            } else {
+                app.0.retain(|(n, _)| {
+                    !n.eq_ignore_ascii_case("Content-Length")
+                        && !n.eq_ignore_ascii_case("Content-Type")
+                        && !n.eq_ignore_ascii_case("Transfer-Encoding")
+                });
+                core.replay = Some(Bytes::new());
+                Bytes::new()
+            };
+            let content_length = if body.is_empty() && is_bodyless_verb(&hop.verb) {
+                None
+            } else {
+                Some(body.len() as u64)
+            };
+            let headers = request.wire_headers(h, &app, content_length, &hop.target);
+            core.location = Some((hop.target.clone(), hop.path.clone()));
+            core.url = hop.url.clone();
+            core.sent_verb = Some(hop.verb.clone());
+            core.sent_headers = Some(headers.clone());
+            let bytes =
+                head_size(&hop.verb, &hop.path, request.version, &headers) + body.len() as u64;
+            let body = if body.is_empty() {
+                empty_body()
+            } else {
+                full_body(body)
+            };
+            (
+                build_request(request, &hop.verb, &hop.path, &headers, body)?,
+                bytes,
+            )
+        };
+        in_flight = send_on_connection(daemon, h, request, req, &hop.target, &progress).await?;
+        progress.notify(status::REQUEST_SENT, StatusInfo::Bytes { bytes });
+    }
 }
 
 fn response_head(parts: &http::response::Parts) -> MessageHead {

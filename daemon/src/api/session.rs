@@ -4,9 +4,13 @@ use super::Ctx;
 use crate::engine::Pool;
 use crate::error::{ApiError, ApiResult};
 use crate::handles::{Object, lock};
-use hinet_protocol::consts::{access_type, open_flag};
+use hinet_protocol::consts::{access_type, open_flag, redirect_policy};
 use hinet_protocol::{HandleResult, OpenParams};
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex};
+
+/// WINHTTP_OPTION_MAX_HTTP_AUTOMATIC_REDIRECTS default.
+pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
 use std::time::Duration;
 
 /// WinHTTP's timeouts in milliseconds, as set and queried (0 or -1: no limit).
@@ -54,6 +58,9 @@ pub struct Session {
     /// Read live by connect handles, copied by requests at creation.
     pub timeouts: Mutex<Timeouts>,
     pub pool: Arc<Pool>,
+    /// Copied by requests at creation (reference §1.6).
+    pub redirect_policy: AtomicU32,
+    pub max_redirects: AtomicU32,
 }
 
 impl Session {
@@ -96,6 +103,8 @@ pub async fn open(ctx: Ctx<'_>, p: OpenParams) -> ApiResult<HandleResult> {
         user_agent: Mutex::new(p.user_agent.filter(|ua| !ua.is_empty())),
         timeouts: Mutex::new(Timeouts::default()),
         pool: Arc::new(Pool::default()),
+        redirect_policy: AtomicU32::new(redirect_policy::DISALLOW_HTTPS_TO_HTTP),
+        max_redirects: AtomicU32::new(DEFAULT_MAX_REDIRECTS),
     };
     let h = ctx
         .daemon

@@ -22,7 +22,15 @@ pub fn map_io_error(peer: &str, e: &io::Error) -> ApiError {
 
 /// Maps a hyper failure while sending a request or receiving a response.
 pub fn map_hyper_error(peer: &str, e: &hyper::Error) -> ApiError {
-    if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() {
+    // hyper reports both too many header lines and a head beyond its buffer as "too
+    // large"; WinHTTP's answer to an oversized response head is HEADER_SIZE_OVERFLOW.
+    if e.is_parse_too_large() {
+        return ApiError::HeaderSizeOverflow {
+            peer: peer.to_owned(),
+            reason: e.to_string(),
+        };
+    }
+    if e.is_parse() || e.is_parse_status() {
         return ApiError::InvalidServerResponse {
             peer: peer.to_owned(),
             reason: e.to_string(),
