@@ -69,14 +69,31 @@ pub enum ApiError {
         /// `WINHTTP_CALLBACK_STATUS_FLAG_*` bits describing the certificate problem.
         flags: u32,
     },
+    #[error(
+        "{peer} asks for a client certificate and none is set; set HINET_OPTION_CLIENT_CERT_PEM, or set it to null to go on without one"
+    )]
+    ClientAuthCertNeeded { peer: String },
     #[error("the operation was cancelled because its handle was closed")]
     OperationCancelled,
     #[error("{0}")]
     RedirectFailed(String),
     #[error("{0}")]
     NotSupported(String),
+    /// ERROR_INVALID_OPERATION: e.g. QueryAuthSchemes without a challenge.
+    #[error("{0}")]
+    InvalidOperation(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A per-connection quota of the daemon's configuration.
+    #[error("too many {what}: the limit is {limit} ({key})")]
+    QuotaExceeded {
+        what: &'static str,
+        key: &'static str,
+        limit: usize,
+    },
+    /// The egress policy refuses the destination; the detail names the rule.
+    #[error("{0}")]
+    AccessDenied(String),
 }
 
 impl ApiError {
@@ -104,10 +121,14 @@ impl ApiError {
             ApiError::InvalidServerResponse { .. } => code::ERROR_WINHTTP_INVALID_SERVER_RESPONSE,
             ApiError::HeaderSizeOverflow { .. } => code::ERROR_WINHTTP_HEADER_SIZE_OVERFLOW,
             ApiError::SecureFailure { .. } => code::ERROR_WINHTTP_SECURE_FAILURE,
+            ApiError::ClientAuthCertNeeded { .. } => code::ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED,
             ApiError::OperationCancelled => code::ERROR_WINHTTP_OPERATION_CANCELLED,
             ApiError::RedirectFailed(_) => code::ERROR_WINHTTP_REDIRECT_FAILED,
             ApiError::NotSupported(_) => code::ERROR_NOT_SUPPORTED,
+            ApiError::InvalidOperation(_) => code::ERROR_INVALID_OPERATION,
             ApiError::Internal(_) => code::ERROR_WINHTTP_INTERNAL_ERROR,
+            ApiError::QuotaExceeded { .. } => code::ERROR_NOT_ENOUGH_MEMORY,
+            ApiError::AccessDenied(_) => code::ERROR_ACCESS_DENIED,
         }
     }
 

@@ -16,6 +16,7 @@ use crate::api::request::Request;
 use crate::api::session::Session;
 use crate::callback::CallbackSlot;
 use crate::error::{ApiError, ApiResult};
+use crate::quota::Account;
 use dashmap::DashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -118,6 +119,8 @@ pub struct Handle {
     pub context: AtomicU64,
     pub callback: CallbackSlot,
     pub object: Object,
+    /// The owner's account: identity, quotas and policy.
+    pub account: Arc<Account>,
     children: Mutex<Children>,
 }
 
@@ -197,6 +200,8 @@ pub struct HandleCounts {
 /// Every live handle of the daemon.
 pub struct HandleTable {
     map: DashMap<u64, Arc<Handle>>,
+    /// The accounts of the connections open now; a handle can be created only for one.
+    accounts: DashMap<ClientId, Arc<Account>>,
     /// Handle numbers are never reused, so a stale number can never alias a new handle.
     next_id: AtomicU64,
 }
@@ -214,17 +219,56 @@ impl HandleTable {
     pub fn new() -> Self {
         HandleTable {
             map: DashMap::new(),
+            accounts: DashMap::new(),
             next_id: AtomicU64::new(1),
         }
     }
 
+    /// Opens the account of a new connection.
+    pub fn register(&self, account: Arc<Account>) {
+        self.accounts.insert(account.client, account);
+    }
+
+    /// Closes a connection's account; handles can no longer be created for it.
+    pub fn unregister(&self, owner: ClientId) {
+        self.accounts.remove(&owner);
+    }
+
+    pub fn account(&self, owner: ClientId) -> Option<Arc<Account>> {
+        self.accounts.get(&owner).map(|a| a.clone())
+    }
+
     /// Adds a handle under `parent` (None for a session). Fails with 6 when the parent was
-    /// closed meanwhile, so no child can outlive a closed parent.
+    /// closed meanwhile, so no child can outlive a closed parent, and with 8 over the
+    /// owner's handle quota.
     pub fn insert(
         &self,
         owner: ClientId,
         parent: Option<Arc<Handle>>,
         object: Object,
+    ) -> ApiResult<Arc<Handle>> {
+        // A call that outlives its connection must not leave a handle nobody can close.
+        let account = self.account(owner).ok_or(ApiError::OperationCancelled)?;
+        account.add_handle()?;
+        let handle = self
+            .insert_counted(owner, parent, object, account.clone())
+            .inspect_err(|_| account.remove_handle())?;
+        // The connection may have ended meanwhile, after its handles were closed: this one
+        // would then have no closer. (Its end unregisters before closing, so either the close
+        // saw this handle or this check sees the end.)
+        if !self.accounts.contains_key(&owner) {
+            let _ = self.close(owner, handle.id);
+            return Err(ApiError::OperationCancelled);
+        }
+        Ok(handle)
+    }
+
+    fn insert_counted(
+        &self,
+        owner: ClientId,
+        parent: Option<Arc<Handle>>,
+        object: Object,
+        account: Arc<Account>,
     ) -> ApiResult<Arc<Handle>> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         if id > MAX_HANDLE {
@@ -246,6 +290,7 @@ impl HandleTable {
             context: AtomicU64::new(context),
             callback,
             object,
+            account,
             children: Mutex::new(Children::default()),
         });
         if let Some(p) = &parent {
@@ -303,6 +348,7 @@ impl HandleTable {
         root.cancel.cancel();
         doomed.sort_by_key(|(depth, _)| std::cmp::Reverse(*depth));
         for (_, h) in &doomed {
+            h.account.remove_handle();
             h.callback.close(h.id, h.context());
         }
         Ok(())

@@ -24,28 +24,23 @@ pub enum ListenError {
     },
     #[error("cannot listen on {path}: {source}")]
     Bind { path: PathBuf, source: io::Error },
+    #[error("the socket passed by the service manager (LISTEN_FDS) is unusable: {0}")]
+    Activation(io::Error),
 }
 
-/// `$XDG_RUNTIME_DIR/hinetd.sock`, else `/run/hinetd/hinetd.sock` for root, else
-/// `/tmp/hinetd-<uid>/hinetd.sock`.
-pub fn default_socket_path() -> PathBuf {
-    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join("hinetd.sock");
-    }
-    let uid = current_uid();
-    if uid == 0 {
-        PathBuf::from("/run/hinetd/hinetd.sock")
-    } else {
-        PathBuf::from(format!("/tmp/hinetd-{uid}/hinetd.sock"))
-    }
-}
-
-fn current_uid() -> u32 {
-    use std::os::unix::fs::MetadataExt;
-    // The owner of a file we just created is our effective uid; /proc/self is ours.
-    std::fs::metadata("/proc/self")
-        .map(|m| m.uid())
-        .unwrap_or(u32::MAX)
+/// The listening socket passed by the service manager, if the daemon was socket-activated.
+/// With several, the first is used (the unit should have exactly one `ListenStream=`).
+pub fn activated() -> Result<Option<UnixListener>, ListenError> {
+    let Some(fd) = sd_notify::listen_fds()
+        .map_err(ListenError::Activation)?
+        .next()
+    else {
+        return Ok(None);
+    };
+    let std_listener = crate::sys::take_listener(fd).map_err(ListenError::Activation)?;
+    UnixListener::from_std(std_listener)
+        .map(Some)
+        .map_err(ListenError::Activation)
 }
 
 /// Checks that a directory in a shared place (the default under /tmp) belongs to us alone:
@@ -56,7 +51,7 @@ pub fn check_private_dir(dir: &Path) -> Result<(), ListenError> {
         return Ok(());
     };
     let (owner, mode) = (meta.uid(), meta.mode() & 0o7777);
-    if !meta.is_dir() || owner != current_uid() || mode & 0o077 != 0 {
+    if !meta.is_dir() || owner != crate::sys::euid() || mode & 0o077 != 0 {
         return Err(ListenError::UnsafeDirectory {
             path: dir.to_owned(),
             owner,
@@ -66,18 +61,22 @@ pub fn check_private_dir(dir: &Path) -> Result<(), ListenError> {
     Ok(())
 }
 
-/// Binds `path` with mode 0600, creating its directory (0700) if needed. A leftover socket
-/// file is replaced only when nothing answers on it. The socket is bound under a temporary
-/// name, restricted, then renamed into place, so it is never reachable with looser
-/// permissions.
-pub async fn bind(path: &Path) -> Result<UnixListener, ListenError> {
+/// Binds `path` with `mode` (and group `gid`), creating its directory (0700, or 0750 with a
+/// group, so the group can reach the socket) if needed. A leftover socket file is replaced
+/// only when nothing answers on it. The socket is bound under a temporary name, restricted,
+/// then renamed into place, so it is never reachable with looser permissions.
+pub async fn bind(path: &Path, mode: u32, gid: Option<u32>) -> Result<UnixListener, ListenError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.exists()
     {
         std::fs::DirBuilder::new()
             .recursive(true)
-            .mode(0o700)
+            .mode(if gid.is_some() { 0o750 } else { 0o700 })
             .create(dir)
+            .and_then(|()| match gid {
+                Some(g) => std::os::unix::fs::chown(dir, None, Some(g)),
+                None => Ok(()),
+            })
             .map_err(|source| ListenError::Directory {
                 path: dir.to_owned(),
                 source,
@@ -102,7 +101,13 @@ pub async fn bind(path: &Path) -> Result<UnixListener, ListenError> {
     let staging = PathBuf::from(staging);
     let _ = std::fs::remove_file(&staging);
     let listener = UnixListener::bind(&staging).map_err(bind_err)?;
+    // Group first, then the mode: the socket never has group access to the wrong group.
     let placed = std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(0o600))
+        .and_then(|()| match gid {
+            Some(g) => std::os::unix::fs::chown(&staging, None, Some(g)),
+            None => Ok(()),
+        })
+        .and_then(|()| std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(mode)))
         .and_then(|()| std::fs::rename(&staging, path));
     if let Err(e) = placed {
         let _ = std::fs::remove_file(&staging);

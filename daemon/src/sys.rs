@@ -89,6 +89,39 @@ pub fn peer_groups(sock: &impl AsRawFd) -> Vec<u32> {
     }
 }
 
+/// Takes ownership of a listening Unix socket passed by the service manager (socket
+/// activation), checking that it is one.
+pub fn take_listener(fd: std::os::fd::RawFd) -> std::io::Result<std::os::unix::net::UnixListener> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: the descriptor comes from LISTEN_FDS for this very process (sd-notify checks
+    // LISTEN_PID) and nothing else in the daemon owns or closes it.
+    let listener = unsafe { std::os::unix::net::UnixListener::from_raw_fd(fd) };
+    // getsockname fails for anything but a Unix socket.
+    listener.local_addr()?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// The next byte `socket` would read, left unread; `None` at end of stream. Fails with
+/// `WouldBlock` while nothing has arrived.
+pub fn peek_byte(socket: &impl AsRawFd) -> std::io::Result<Option<u8>> {
+    let mut byte = 0u8;
+    // SAFETY: `byte` is a writable one-byte buffer that outlives the call; the length says so.
+    let n = unsafe {
+        libc::recv(
+            socket.as_raw_fd(),
+            (&mut byte as *mut u8).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    match n {
+        n if n < 0 => Err(std::io::Error::last_os_error()),
+        0 => Ok(None),
+        _ => Ok(Some(byte)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,3 +56,22 @@ impl<'de> Deserialize<'de> for Base64Bytes {
             .map_err(|e| serde::de::Error::custom(format!("invalid base64: {e}")))
     }
 }
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Base64Bytes {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Base64Bytes".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "contentEncoding": "base64",
+            "description": "Bytes as standard base64 (RFC 4648 §4) with `=` padding."
+        })
+    }
+}

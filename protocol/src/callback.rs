@@ -11,6 +11,7 @@ pub const STATUS_CALLBACK: &str = "WinHttpStatusCallback";
 
 /// `WinHttpSetStatusCallback`; the result is the subscription id.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetStatusCallbackParams {
     pub handle: u64,
@@ -18,8 +19,28 @@ pub struct SetStatusCallbackParams {
     pub notification_flags: u32,
 }
 
+/// `WinHttpUnsetStatusCallback`; the result is `{}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UnsetStatusCallbackParams {
+    /// The id WinHttpSetStatusCallback answered, as the same JSON integer.
+    pub subscription: u64,
+}
+
+/// The `params` of a `WinHttpStatusCallback` notification: which subscription, and the
+/// callback itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct StatusCallbackParams {
+    pub subscription: u64,
+    pub result: StatusNotification,
+}
+
 /// One status callback, the `result` of a `WinHttpStatusCallback` notification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StatusNotification {
     pub handle: u64,
@@ -31,6 +52,7 @@ pub struct StatusNotification {
 
 /// The status-specific payload (`lpvStatusInformation`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum StatusInfo {
     Name {

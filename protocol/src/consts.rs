@@ -167,24 +167,67 @@ pub mod option {
     pub const PROXY: u32 = 38;
     pub const USER_AGENT: u32 = 41;
     pub const CONTEXT_VALUE: u32 = 45;
+    pub const CLIENT_CERT_CONTEXT: u32 = 47;
     pub const REQUEST_PRIORITY: u32 = 58;
+    pub const HTTP_VERSION: u32 = 59;
     pub const DISABLE_FEATURE: u32 = 63;
+    pub const CODEPAGE: u32 = 68;
     pub const MAX_CONNS_PER_SERVER: u32 = 73;
+    pub const MAX_CONNS_PER_1_0_SERVER: u32 = 74;
+    pub const AUTOLOGON_POLICY: u32 = 77;
+    pub const SERVER_CERT_CONTEXT: u32 = 78;
     pub const ENABLE_FEATURE: u32 = 79;
     pub const WORKER_THREAD_COUNT: u32 = 80;
     pub const SECURE_PROTOCOLS: u32 = 84;
+    pub const ENABLETRACING: u32 = 85;
     pub const REDIRECT_POLICY: u32 = 88;
     pub const MAX_HTTP_AUTOMATIC_REDIRECTS: u32 = 89;
     pub const MAX_HTTP_STATUS_CONTINUE: u32 = 90;
     pub const MAX_RESPONSE_HEADER_SIZE: u32 = 91;
     pub const MAX_RESPONSE_DRAIN_SIZE: u32 = 92;
+    pub const SPN: u32 = 96;
+    pub const GLOBAL_PROXY_CREDS: u32 = 97;
+    pub const GLOBAL_SERVER_CREDS: u32 = 98;
+    pub const REJECT_USERPWD_IN_URL: u32 = 100;
+    pub const USE_GLOBAL_SERVER_CREDENTIALS: u32 = 101;
+    pub const ASSURED_NON_BLOCKING_CALLBACKS: u32 = 111;
+    pub const WEB_SOCKET_CLOSE_TIMEOUT: u32 = 115;
+    pub const WEB_SOCKET_KEEPALIVE_INTERVAL: u32 = 116;
     pub const DECOMPRESSION: u32 = 118;
+    pub const WEB_SOCKET_RECEIVE_BUFFER_SIZE: u32 = 122;
+    pub const WEB_SOCKET_SEND_BUFFER_SIZE: u32 = 123;
     pub const ENABLE_HTTP_PROTOCOL: u32 = 133;
     pub const HTTP_PROTOCOL_USED: u32 = 134;
     pub const USERNAME: u32 = 0x1000;
     pub const PASSWORD: u32 = 0x1001;
     pub const PROXY_USERNAME: u32 = 0x1002;
     pub const PROXY_PASSWORD: u32 = 0x1003;
+}
+
+/// hinetd's own options. They live at 0x10000 and above, a range WinHTTP does not use, so
+/// they can never collide with a WinHTTP option number.
+pub mod hinet_option {
+    /// A client certificate and key as PEM (`HINET_OPTION_CLIENT_CERT_PEM`): session or
+    /// request, set only. Stands in for WINHTTP_OPTION_CLIENT_CERT_CONTEXT.
+    pub const CLIENT_CERT_PEM: u32 = 0x1_0000;
+}
+
+/// `WINHTTP_FLAG_SECURE_PROTOCOL_*` bits of the SECURE_PROTOCOLS option.
+pub mod secure_protocol {
+    pub const SSL2: u32 = 0x8;
+    pub const SSL3: u32 = 0x20;
+    pub const TLS1: u32 = 0x80;
+    pub const TLS1_1: u32 = 0x200;
+    pub const TLS1_2: u32 = 0x800;
+    pub const TLS1_3: u32 = 0x2000;
+    /// WinHTTP's "ALL" is SSL2|SSL3|TLS1 only.
+    pub const ALL: u32 = SSL2 | SSL3 | TLS1;
+}
+
+/// `WINHTTP_PROTOCOL_FLAG_*` bits of the ENABLE_HTTP_PROTOCOL option.
+pub mod http_protocol {
+    pub const HTTP2: u32 = 0x1;
+    pub const HTTP3: u32 = 0x2;
 }
 
 /// `SECURITY_FLAG_*` bits of the SECURITY_FLAGS option.
@@ -208,6 +251,45 @@ pub mod disable {
     pub const REDIRECTS: u32 = 0x2;
     pub const AUTHENTICATION: u32 = 0x4;
     pub const KEEP_ALIVE: u32 = 0x8;
+}
+
+/// `WINHTTP_AUTH_SCHEME_*`: WinHttpQueryAuthSchemes and WinHttpSetCredentials.
+pub mod auth_scheme {
+    pub const BASIC: u32 = 0x1;
+    pub const NTLM: u32 = 0x2;
+    pub const PASSPORT: u32 = 0x4;
+    pub const DIGEST: u32 = 0x8;
+    pub const NEGOTIATE: u32 = 0x10;
+}
+
+/// `WINHTTP_AUTH_TARGET_*`.
+pub mod auth_target {
+    pub const SERVER: u32 = 0;
+    pub const PROXY: u32 = 1;
+}
+
+/// `WINHTTP_DECOMPRESSION_FLAG_*` bits of the DECOMPRESSION option.
+pub mod decompression {
+    pub const GZIP: u32 = 0x1;
+    pub const DEFLATE: u32 = 0x2;
+    /// Every coding hinetd decodes: gzip and deflate, and beyond WinHTTP br and zstd.
+    pub const ALL: u32 = GZIP | DEFLATE;
+}
+
+/// `WINHTTP_AUTOLOGON_SECURITY_LEVEL_*` values of the AUTOLOGON_POLICY option.
+pub mod autologon {
+    pub const MEDIUM: u32 = 0;
+    pub const LOW: u32 = 1;
+    pub const HIGH: u32 = 2;
+    pub const PROXY_ONLY: u32 = 3;
+}
+
+/// `WINHTTP_ENABLE_*` bits of the ENABLE_FEATURE option.
+pub mod enable_feature {
+    /// Request handles only.
+    pub const SSL_REVOCATION: u32 = 0x1;
+    /// Session handles only.
+    pub const SSL_REVERT_IMPERSONATION: u32 = 0x2;
 }
 
 /// `WINHTTP_OPTION_REDIRECT_POLICY_*`.

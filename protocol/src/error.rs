@@ -21,6 +21,7 @@ macro_rules! error_codes {
 
 error_codes! {
     ERROR_SUCCESS = 0,
+    ERROR_ACCESS_DENIED = 5,
     ERROR_INVALID_HANDLE = 6,
     ERROR_NOT_ENOUGH_MEMORY = 8,
     ERROR_NOT_SUPPORTED = 50,
@@ -79,6 +80,7 @@ pub mod jsonrpc {
 
 /// The `data` member of a WinHTTP error response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorData {
     /// The symbolic name, e.g. `ERROR_WINHTTP_CANNOT_CONNECT`.

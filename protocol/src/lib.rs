@@ -13,6 +13,8 @@ pub mod callback;
 pub mod consts;
 pub mod error;
 pub mod methods;
+#[cfg(feature = "schema")]
+pub mod openrpc;
 pub mod status;
 
 pub use bytes::Base64Bytes;
@@ -23,6 +25,8 @@ pub use methods::*;
 pub trait Method {
     /// The JSON-RPC method name: the WinHTTP function name verbatim.
     const NAME: &'static str;
+    /// What the method does, in a line (its marker type's doc comment).
+    const SUMMARY: &'static str = "";
     /// The named-object params.
     type Params: serde::Serialize + serde::de::DeserializeOwned + Send + 'static;
     /// The result object.

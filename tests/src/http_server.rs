@@ -29,6 +29,7 @@
 //! | `/close` | 200 `bye` with `Connection: close` (server closes afterwards) |
 //! | `/response-headers?k=v&..` | 200 `ok`, each query pair appended as a response header |
 //! | `/basic-auth?user=U&pass=P` | 401 + `WWW-Authenticate: Basic realm="hinet-test"` unless the request carries matching Basic credentials, then 200 `authenticated` |
+//! | `/digest-auth`, `/respond`, `/compressed` | see [`crate::feature_routes`] |
 //! | anything else | 404 `not found` |
 
 use std::convert::Infallible;
@@ -54,7 +55,7 @@ use crate::rpc::b64;
 use crate::tls::TestCert;
 
 /// Response body type used by all routes.
-type Body = UnsyncBoxBody<Bytes, Infallible>;
+pub(crate) type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// One request as the server saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +138,12 @@ impl HttpServer {
     /// `&[b"h2", b"http/1.1"]` to allow HTTP/2.
     pub async fn start_tls_with_alpn(cert: &TestCert, alpn: &[&[u8]]) -> HttpServer {
         HttpServer::start_inner(Some(cert.server_config_with_alpn(alpn))).await
+    }
+
+    /// HTTPS server with a TLS configuration of the test's own making (TLS versions,
+    /// client certificates: see [`TestCert::server_config_with`]).
+    pub async fn start_tls_with_config(config: Arc<rustls::ServerConfig>) -> HttpServer {
+        HttpServer::start_inner(Some(config)).await
     }
 
     async fn start_inner(tls: Option<Arc<rustls::ServerConfig>>) -> HttpServer {
@@ -527,13 +534,16 @@ async fn route(path: &str, query: Option<&str>, rec: &Recorded) -> Response<Body
                 _ => text(StatusCode::BAD_REQUEST, "bad status code"),
             }
         }
+        p if crate::feature_routes::handles(p) => {
+            crate::feature_routes::route(p, &params, rec).await
+        }
         _ => text(StatusCode::NOT_FOUND, "not found"),
     }
 }
 
 /// A fixed `text/plain` response with an explicit Content-Length (kept on
 /// HEAD responses, where hyper omits the body).
-fn text(status: StatusCode, body: &str) -> Response<Body> {
+pub(crate) fn text(status: StatusCode, body: &str) -> Response<Body> {
     fixed(
         status,
         "text/plain",

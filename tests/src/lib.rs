@@ -39,9 +39,12 @@
 //! # }
 //! ```
 
+pub mod calls;
 pub mod daemon;
 pub mod fault_server;
+pub mod feature_routes;
 pub mod http_server;
+pub mod proxy;
 pub mod raw_server;
 pub mod rpc;
 pub mod tempdir;
@@ -50,10 +53,11 @@ pub mod tls;
 pub use daemon::Daemon;
 pub use fault_server::{Fault, FaultServer, oversized_head};
 pub use http_server::{HttpServer, Recorded, big_body, parse_query, percent_encode};
+pub use proxy::{Socks5Server, SocksTarget, Tinyproxy};
 pub use raw_server::{RawServer, Script, closed_port};
 pub use rpc::{RpcConn, RpcError, b64, unb64};
 pub use tempdir::TempDir;
-pub use tls::TestCert;
+pub use tls::{TestCa, TestCert};
 
 /// Hook for harness-side logging. Currently a no-op: the daemon's own logs
 /// are captured per test (see [`Daemon::stderr_log`]) and the JSON-RPC

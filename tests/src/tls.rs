@@ -91,6 +91,30 @@ impl TestCert {
         Arc::new(cfg)
     }
 
+    /// Server config presenting this cert with exactly the TLS `versions` (e.g.
+    /// `&[&rustls::version::TLS12]`) and ALPN `alpn`, asking clients for a certificate
+    /// when `client_auth` is given (see [`TestCa::client_verifier`]).
+    pub fn server_config_with(
+        &self,
+        alpn: &[&[u8]],
+        versions: &[&'static rustls::SupportedProtocolVersion],
+        client_auth: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
+    ) -> Arc<rustls::ServerConfig> {
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key_der.clone()));
+        let builder = rustls::ServerConfig::builder_with_provider(TestCert::provider())
+            .with_protocol_versions(versions)
+            .expect("ring supports the requested TLS versions");
+        let builder = match client_auth {
+            Some(verifier) => builder.with_client_cert_verifier(verifier),
+            None => builder.with_no_client_auth(),
+        };
+        let mut cfg = builder
+            .with_single_cert(vec![self.cert_der.clone()], key)
+            .expect("rustls accepts the rcgen certificate");
+        cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Arc::new(cfg)
+    }
+
     /// A client config trusting only this cert (for harness self-tests and
     /// for tests that talk TLS to the servers directly).
     pub fn client_config_with_alpn(&self, alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
@@ -110,6 +134,83 @@ impl TestCert {
     /// `ServerName` helper for client connections in tests.
     pub fn server_name(name: &str) -> ServerName<'static> {
         ServerName::try_from(name.to_owned()).expect("valid server name")
+    }
+}
+
+/// A throw-away certificate authority issuing client certificates, for servers that
+/// ask for one.
+pub struct TestCa {
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+    cert_der: CertificateDer<'static>,
+}
+
+impl std::fmt::Debug for TestCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TestCa")
+    }
+}
+
+impl TestCa {
+    pub fn new() -> TestCa {
+        let mut params =
+            rcgen::CertificateParams::new(Vec::<String>::new()).expect("rcgen: CA params");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "hinet test CA");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let key = rcgen::KeyPair::generate().expect("rcgen: CA key");
+        let cert = params.self_signed(&key).expect("rcgen: CA certificate");
+        TestCa {
+            cert_der: cert.der().clone(),
+            issuer: rcgen::Issuer::new(params, key),
+        }
+    }
+
+    /// A client certificate for `name` issued by this CA: (certificate PEM, PKCS#8 key PEM).
+    pub fn issue_client(&self, name: &str) -> (String, String) {
+        let mut params =
+            rcgen::CertificateParams::new(vec![name.to_owned()]).expect("rcgen: client params");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let key = rcgen::KeyPair::generate().expect("rcgen: client key");
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .expect("rcgen: client certificate");
+        (cert.pem(), key.serialize_pem())
+    }
+
+    /// A verifier for client certificates issued by this CA: required, or with
+    /// `optional` also accepting clients that present none.
+    pub fn client_verifier(
+        &self,
+        optional: bool,
+    ) -> Arc<dyn rustls::server::danger::ClientCertVerifier> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(self.cert_der.clone())
+            .expect("add the test CA as trust anchor");
+        let builder = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            TestCert::provider(),
+        );
+        let builder = if optional {
+            builder.allow_unauthenticated()
+        } else {
+            builder
+        };
+        builder.build().expect("client verifier")
+    }
+}
+
+impl Default for TestCa {
+    fn default() -> Self {
+        TestCa::new()
     }
 }
 

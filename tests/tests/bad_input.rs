@@ -649,3 +649,62 @@ async fn requests_with_invalid_ids_are_rejected_not_run() {
     let status = c.call("HinetStatus", serde_json::json!({})).await.unwrap();
     assert_eq!(status["sessions"], 0, "none of them ran: {status}");
 }
+
+/// Numbers beyond every range, and a batch of 100,000 entries: each gets its error, nothing
+/// runs, and another client is served meanwhile.
+#[tokio::test]
+async fn huge_numbers_and_a_huge_batch() {
+    let daemon = Daemon::spawn(HINETD, &[]);
+    let c = daemon.connect().await;
+    let other = daemon.connect().await;
+    let digits = "9".repeat(400);
+    let cases = [
+        // Beyond u64 / i32 / u32, as integers, exponents and fractions.
+        format!(r#""WinHttpCloseHandle","params":{{"handle":{digits}}}"#),
+        r#""WinHttpCloseHandle","params":{"handle":1e300}"#.to_owned(),
+        r#""WinHttpReadData","params":{"handle":1,"bytesToRead":18446744073709551616}"#.to_owned(),
+        r#""WinHttpSetTimeouts","params":{"handle":1,"resolveTimeout":2147483648,"connectTimeout":0,"sendTimeout":0,"receiveTimeout":0}"#.to_owned(),
+        r#""WinHttpSetTimeouts","params":{"handle":1,"resolveTimeout":-2147483649,"connectTimeout":0,"sendTimeout":0,"receiveTimeout":0}"#.to_owned(),
+        r#""WinHttpSetOption","params":{"handle":1,"option":45,"value":-1e400}"#.to_owned(),
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        let id = format!("huge-{i}");
+        let line = format!(r#"{{"jsonrpc":"2.0","id":"{id}","method":{case}}}"#);
+        let v = raw(&c, line.as_bytes()).await;
+        // Out of range for the member's type (-32602), or (1e400 is no finite number) a
+        // parse error with a null id.
+        let code = v["error"]["code"].as_i64().unwrap_or(0);
+        match code {
+            INVALID_PARAMS => assert_error(&v, INVALID_PARAMS, &json!(id)),
+            PARSE_ERROR => assert_error(&v, PARSE_ERROR, &Value::Null),
+            _ => panic!("case {i}: {v}"),
+        }
+        still_works(&c).await;
+    }
+
+    // 100,000 entries: refused whole with -32010, none of them runs.
+    let entry = r#"{"jsonrpc":"2.0","id":1,"method":"WinHttpOpen","params":{}}"#;
+    let mut batch = String::with_capacity(100_000 * (entry.len() + 1) + 2);
+    batch.push('[');
+    for i in 0..100_000 {
+        if i > 0 {
+            batch.push(',');
+        }
+        batch.push_str(entry);
+    }
+    batch.push(']');
+    let writer = async {
+        let v = raw(&c, batch.as_bytes()).await;
+        assert_error(&v, -32010, &Value::Null);
+    };
+    // The other client keeps being served while the batch is read and refused.
+    let bystander = async {
+        for _ in 0..5 {
+            still_works(&other).await;
+        }
+    };
+    tokio::join!(writer, bystander);
+    let status = c.call("HinetStatus", json!({})).await.unwrap();
+    assert_eq!(status["sessions"], 0, "nothing of the batch ran: {status}");
+    still_works(&c).await;
+}

@@ -105,6 +105,11 @@ class EventOverflow(HinetError):
     """
 
 
+class StreamEnded(HinetError):
+    """An event stream has nothing more to give: its handle closed (HANDLE_CLOSING was its
+    last event), the stream was closed, or the client was closed."""
+
+
 def error_from_reply(error: Any) -> HinetError:
     """The exception for a JSON-RPC ``error`` member."""
     if not isinstance(error, dict) or not isinstance(error.get("code"), int):

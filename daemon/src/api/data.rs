@@ -1,7 +1,7 @@
 //! WinHttpWriteData, WinHttpQueryDataAvailable and WinHttpReadData: body bytes in and out.
 
 use super::{Ctx, Outcome, run_request_op};
-use crate::engine::body::Download;
+use crate::engine::decode::ResponseBody;
 use crate::engine::within;
 use crate::error::{ApiError, ApiResult};
 use crate::handles::{Handle, RequestState, lock};
@@ -171,7 +171,7 @@ async fn do_read(h: &Handle, want: usize) -> ApiResult<Bytes> {
 
 /// Takes the response body out of the request for one read; None at the end of the body.
 /// The state says BODY_PENDING meanwhile, so a concurrent read is a state error.
-fn take_body(h: &Handle, call: &'static str) -> ApiResult<Option<Download>> {
+fn take_body(h: &Handle, call: &'static str) -> ApiResult<Option<ResponseBody>> {
     let request = h.as_request()?;
     let mut core = lock(&request.core);
     match core.state {
@@ -188,7 +188,7 @@ fn take_body(h: &Handle, call: &'static str) -> ApiResult<Option<Download>> {
 }
 
 /// Puts the body back after a read, noting the end of the body.
-fn put_body(h: &Handle, body: Download) {
+fn put_body(h: &Handle, body: ResponseBody) {
     let Ok(request) = h.as_request() else { return };
     let mut core = lock(&request.core);
     if core.state != RequestState::BodyPending {

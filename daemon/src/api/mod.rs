@@ -5,11 +5,16 @@
 //! async sessions go through [`run_request_op`], which awaits them for sync sessions and
 //! spawns them for async ones.
 
+pub mod auth;
 pub mod callback;
 pub mod connect;
+mod cookies;
 pub mod data;
+pub mod features;
 pub mod handle;
 pub mod headers;
+pub mod net;
+mod option_table;
 pub mod options;
 mod redirect;
 pub mod request;
@@ -71,6 +76,8 @@ where
     T: Send + 'static,
     Fut: Future<Output = ApiResult<T>> + Send + 'static,
 {
+    // Counted until the operation ends, in either mode; over the quota the call fails at once.
+    let in_flight = handle.account.begin_op()?;
     if !handle.session().is_async() {
         return cancellable(&handle, op(handle.clone()))
             .await
@@ -88,6 +95,10 @@ where
     let fut = op(handle.clone());
     tokio::spawn(async move {
         let result: Completion = cancellable(&handle, fut).await.map(|t| completion(&t));
+        drop(in_flight);
+        if let Err(e) = &result {
+            handle.account.stats.error(e.code());
+        }
         handle
             .callback
             .complete(handle.id, handle.context(), api, result);

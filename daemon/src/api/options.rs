@@ -1,10 +1,14 @@
 //! WinHttpSetTimeouts, WinHttpSetOption and WinHttpQueryOption.
 //!
 //! Which handle kinds take which option, and the error for each mismatch, follow reference
-//! §5: unknown options are 12009 to set and 87 to query; set-only options queried are 87;
-//! query-only options set are 12011; a known option on the wrong kind of handle is 12018.
+//! §5 through the table in `option_table.rs`: unknown options are 12009 to set and 87 to
+//! query; set-only options queried are 87; query-only options set are 12011; a known
+//! option on the wrong kind of handle is 12018. Size errors (122) and value errors (87)
+//! come after those.
 
 use super::Ctx;
+use super::features::OptionStore;
+use super::option_table::{Keep, Shape, Spec, kind_bit, kinds_text, spec};
 use super::session::Timeouts;
 use crate::error::{ApiError, ApiResult};
 use crate::handles::{Handle, HandleKind, Object, lock};
@@ -43,100 +47,85 @@ pub async fn set_timeouts(ctx: Ctx<'_>, p: SetTimeoutsParams) -> ApiResult<Empty
     Ok(Empty {})
 }
 
-/// The kinds of value an option holds.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Shape {
-    Dword,
-    /// DWORD_PTR and handles: 8 bytes.
-    Pointer,
-    Text,
-}
-
-impl Shape {
-    fn size(self) -> u32 {
-        match self {
-            Shape::Dword => 4,
-            Shape::Pointer => 8,
-            Shape::Text => 0,
-        }
-    }
-}
-
-/// What hinetd knows of an option: its value shape, and whether it can be set and queried.
-struct Spec {
-    shape: Shape,
-    settable: bool,
-    queryable: bool,
-}
-
-fn spec(opt: u32) -> Option<Spec> {
-    let s = |shape, settable, queryable| {
-        Some(Spec {
-            shape,
-            settable,
-            queryable,
-        })
-    };
-    match opt {
-        option::RESOLVE_TIMEOUT
-        | option::CONNECT_TIMEOUT
-        | option::SEND_TIMEOUT
-        | option::RECEIVE_TIMEOUT
-        | option::RECEIVE_RESPONSE_TIMEOUT
-        | option::SECURITY_FLAGS => s(Shape::Dword, true, true),
-        option::REDIRECT_POLICY | option::MAX_HTTP_AUTOMATIC_REDIRECTS => {
-            s(Shape::Dword, true, true)
-        }
-        option::HANDLE_TYPE => s(Shape::Dword, false, true),
-        option::PARENT_HANDLE => s(Shape::Pointer, false, true),
-        option::CONTEXT_VALUE => s(Shape::Pointer, true, true),
-        option::URL => s(Shape::Text, false, true),
-        option::USER_AGENT => s(Shape::Text, true, true),
-        option::DISABLE_FEATURE => s(Shape::Dword, true, false),
-        _ => None,
+/// The option store of a session or request handle.
+fn store(h: &Handle) -> ApiResult<&OptionStore> {
+    match &h.object {
+        Object::Session(s) => Ok(&s.extras.options),
+        Object::Request(r) => Ok(&r.extras.options),
+        Object::Connect(_) => Err(h.wrong_type("session or request")),
     }
 }
 
 pub async fn set_option(ctx: Ctx<'_>, p: SetOptionParams) -> ApiResult<Empty> {
     let h = ctx.handle(p.handle)?;
     let spec = spec(p.option).ok_or(ApiError::InvalidOption(p.option))?;
-    if !spec.settable {
+    if spec.set == 0 {
         return Err(ApiError::OptionNotSettable(p.option));
     }
-    // Connect handles take nothing but their context value.
-    if h.kind() == HandleKind::Connect && p.option != option::CONTEXT_VALUE {
-        return Err(h.wrong_type("session or request"));
+    if spec.set & kind_bit(h.kind()) == 0 {
+        return Err(h.wrong_type(kinds_text(spec.set)));
     }
-    let number = || -> ApiResult<u64> {
-        let n = match &p.value {
-            OptionValue::Number(n) => *n,
-            OptionValue::Null if p.buffer_length.unwrap_or(0) != 0 => {
-                return Err(ApiError::invalid_parameter(
-                    "value is null but bufferLength is not 0",
-                ));
-            }
-            other => {
-                return Err(ApiError::invalid_parameter(format!(
-                    "option {} takes a number, not {other:?}",
-                    p.option
-                )));
-            }
-        };
-        if let Some(given) = p.buffer_length
-            && given != spec.shape.size()
-        {
-            return Err(ApiError::InsufficientBuffer {
-                given,
-                required: spec.shape.size(),
-            });
+    let number = || number(spec, &p);
+    match spec.keep {
+        Keep::Stored { check, .. } => {
+            let value = check(h.kind(), number()?).map_err(ApiError::invalid_parameter)?;
+            store(&h)?.set(p.option, value);
         }
-        if spec.shape == Shape::Dword && n > u64::from(u32::MAX) {
+        Keep::Custom => set_custom(&ctx, &h, &p, &number)?,
+    }
+    Ok(Empty {})
+}
+
+/// A number option's value, with WinHTTP's buffer-size rule: exactly the option's size
+/// (122 otherwise).
+fn number(spec: &Spec, p: &SetOptionParams) -> ApiResult<u64> {
+    let n = match &p.value {
+        OptionValue::Number(n) => *n,
+        OptionValue::Null if p.buffer_length.unwrap_or(0) != 0 => {
+            return Err(ApiError::invalid_parameter(
+                "value is null but bufferLength is not 0",
+            ));
+        }
+        other => {
             return Err(ApiError::invalid_parameter(format!(
-                "{n} does not fit a DWORD"
+                "option {} ({}) takes a number, not {other:?}",
+                p.option, spec.name
             )));
         }
-        Ok(n)
     };
+    if let Some(given) = p.buffer_length
+        && given != spec.shape.size()
+    {
+        return Err(ApiError::InsufficientBuffer {
+            given,
+            required: spec.shape.size(),
+        });
+    }
+    if spec.shape == Shape::Dword && n > u64::from(u32::MAX) {
+        return Err(ApiError::invalid_parameter(format!(
+            "{n} does not fit a DWORD"
+        )));
+    }
+    Ok(n)
+}
+
+/// A text option's value: text, or null for none. `bufferLength` is not checked.
+fn text(p: &SetOptionParams, name: &str) -> ApiResult<String> {
+    match &p.value {
+        OptionValue::Text(t) => Ok(t.clone()),
+        OptionValue::Null => Ok(String::new()),
+        other => Err(ApiError::invalid_parameter(format!(
+            "{name} takes text, not {other:?}"
+        ))),
+    }
+}
+
+fn set_custom(
+    ctx: &Ctx<'_>,
+    h: &Handle,
+    p: &SetOptionParams,
+    number: &dyn Fn() -> ApiResult<u64>,
+) -> ApiResult<()> {
     match p.option {
         option::CONTEXT_VALUE => h.context.store(number()?, Ordering::Relaxed),
         option::RESOLVE_TIMEOUT
@@ -190,16 +179,12 @@ pub async fn set_option(ctx: Ctx<'_>, p: SetOptionParams) -> ApiResult<Empty> {
         }
         option::USER_AGENT => {
             let session = h.as_session()?;
-            let text = match &p.value {
-                OptionValue::Text(t) => t.clone(),
-                OptionValue::Null => String::new(),
-                other => {
-                    return Err(ApiError::invalid_parameter(format!(
-                        "USER_AGENT takes text, not {other:?}"
-                    )));
-                }
-            };
+            let text = text(p, "USER_AGENT")?;
             *lock(&session.user_agent) = (!text.is_empty()).then_some(text);
+        }
+        option::USERNAME | option::PASSWORD | option::PROXY_USERNAME | option::PROXY_PASSWORD => {
+            let request = h.as_request()?;
+            super::auth::set_option_text(request, p.option, text(p, "a credential option")?);
         }
         option::DISABLE_FEATURE => {
             let request = h.as_request()?;
@@ -215,17 +200,26 @@ pub async fn set_option(ctx: Ctx<'_>, p: SetOptionParams) -> ApiResult<Empty> {
             }
             request.disabled.fetch_or(bits & known, Ordering::Relaxed);
         }
+        o if super::net::handles_option(o) => super::net::set_option(ctx, h, o, &p.value, number)?,
         other => return Err(ApiError::InvalidOption(other)),
     }
-    Ok(Empty {})
+    Ok(())
 }
 
 pub async fn query_option(ctx: Ctx<'_>, p: QueryOptionParams) -> ApiResult<QueryOptionResult> {
     let h = ctx.handle(p.handle)?;
-    let spec = spec(p.option).filter(|s| s.queryable).ok_or_else(|| {
+    let spec = spec(p.option).filter(|s| s.query != 0).ok_or_else(|| {
         ApiError::invalid_parameter(format!("option {} cannot be queried", p.option))
     })?;
-    let value = query_value(&h, p.option)?;
+    if spec.query & kind_bit(h.kind()) == 0 {
+        return Err(h.wrong_type(kinds_text(spec.query)));
+    }
+    let value = match spec.keep {
+        Keep::Stored { default, .. } => {
+            OptionValue::Number(store(&h)?.get(p.option).unwrap_or(default))
+        }
+        Keep::Custom => query_custom(&h, p.option)?,
+    };
     let required = match (&value, spec.shape) {
         (OptionValue::Text(t), _) => (t.encode_utf16().count() as u32 + 1) * 2,
         (_, shape) => shape.size(),
@@ -238,7 +232,7 @@ pub async fn query_option(ctx: Ctx<'_>, p: QueryOptionParams) -> ApiResult<Query
     Ok(QueryOptionResult { value })
 }
 
-fn query_value(h: &Handle, opt: u32) -> ApiResult<OptionValue> {
+fn query_custom(h: &Handle, opt: u32) -> ApiResult<OptionValue> {
     let n = |v: u64| Ok(OptionValue::Number(v));
     match opt {
         option::HANDLE_TYPE => n(u64::from(h.kind().type_number())),
@@ -247,6 +241,9 @@ fn query_value(h: &Handle, opt: u32) -> ApiResult<OptionValue> {
             HandleKind::Session => Err(h.wrong_type("connect or request")),
             _ => n(h.parent_id()),
         },
+        // No Windows Sockets error stands behind hinetd's errors; WinHTTP's worker pool
+        // does not exist here (its query answers 0 on Windows too).
+        option::EXTENDED_ERROR | option::WORKER_THREAD_COUNT => n(0),
         option::RESOLVE_TIMEOUT
         | option::CONNECT_TIMEOUT
         | option::SEND_TIMEOUT
@@ -295,6 +292,11 @@ fn query_value(h: &Handle, opt: u32) -> ApiResult<OptionValue> {
             let s = h.as_session()?;
             Ok(OptionValue::Text(s.user_agent().unwrap_or_default()))
         }
+        option::USERNAME | option::PASSWORD | option::PROXY_USERNAME | option::PROXY_PASSWORD => {
+            let r = h.as_request()?;
+            Ok(OptionValue::Text(super::auth::option_text(r, opt)))
+        }
+        o if super::net::handles_option(o) => super::net::query_option(h, o),
         other => Err(ApiError::invalid_parameter(format!(
             "option {other} cannot be queried"
         ))),

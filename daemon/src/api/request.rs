@@ -5,6 +5,7 @@ use super::headers::{HeaderList, MessageHead, parse_block};
 use super::session::Timeouts;
 use super::{Ctx, Outcome, redirect, run_request_op};
 use crate::engine::body::{Download, Upload, empty_body, full_body};
+use crate::engine::decode::ResponseBody;
 use crate::engine::pool::ReqBody;
 use crate::engine::{Connection, Progress, ProgressSink, Target, map_hyper_error, within};
 use crate::error::{ApiError, ApiResult};
@@ -39,7 +40,7 @@ pub struct Core {
     pub upload: Option<Upload>,
     pub in_flight: Option<InFlight>,
     pub response: Option<MessageHead>,
-    pub download: Option<Download>,
+    pub download: Option<ResponseBody>,
     /// The URL of the last send (WINHTTP_OPTION_URL).
     pub url: String,
     /// The headers of the last send, as sent, for FLAG_REQUEST_HEADERS queries.
@@ -72,6 +73,10 @@ pub struct Request {
     /// session at creation.
     pub redirect_policy: AtomicU32,
     pub max_redirects: AtomicU32,
+    /// Proxy, HTTP/2 and client certificate settings, and the connection last used.
+    pub net: super::net::RequestNet,
+    /// Cookies, credentials, decompression and stored option values.
+    pub extras: super::features::RequestExtras,
     pub core: Mutex<Core>,
 }
 
@@ -214,6 +219,8 @@ pub async fn open_request(ctx: Ctx<'_>, p: OpenRequestParams) -> ApiResult<Handl
         disabled: AtomicU32::new(0),
         redirect_policy: AtomicU32::new(session.redirect_policy.load(Ordering::Relaxed)),
         max_redirects: AtomicU32::new(session.max_redirects.load(Ordering::Relaxed)),
+        net: super::net::RequestNet::new(&session.net),
+        extras: super::features::RequestExtras::new(&session.extras),
         core: Mutex::new(Core {
             state: RequestState::Open,
             headers: HeaderList::default(),
@@ -290,6 +297,10 @@ fn escape_path(object: &str, flags: u32) -> String {
 pub struct RequestProgress<'a>(pub &'a Handle);
 
 impl ProgressSink for RequestProgress<'_> {
+    fn admit(&self, target: &Target, addrs: &[std::net::SocketAddr]) -> ApiResult<()> {
+        crate::policy::admit(&self.0.account, target, addrs)
+    }
+
     fn progress(&self, event: Progress) {
         let (s, info) = match event {
             Progress::ResolvingName(name) => (status::RESOLVING_NAME, StatusInfo::Name { name }),
@@ -499,7 +510,8 @@ async fn do_send(
             }
         };
         let (target, path) = request.current(h, &core);
-        let headers = request.wire_headers(h, &core.headers, content_length, &target);
+        let mut headers = request.wire_headers(h, &core.headers, content_length, &target);
+        super::features::decorate(h, request, &mut headers, &request.verb, &path, &target);
         let url = target.url(&path);
         core.url = url.clone();
         core.sent_headers = Some(headers.clone());
@@ -548,17 +560,12 @@ async fn send_on_connection(
     let limits = request.timeouts().limits();
     let session = h.session();
     let keep_alive = request.disabled.load(Ordering::Relaxed) & disable::KEEP_ALIVE == 0;
+    let key = super::net::pool_key(h, request, target)?;
     let mut conn = session
         .pool
-        .get(
-            &daemon.tls,
-            target,
-            request.security_flags.load(Ordering::Relaxed),
-            &limits,
-            progress,
-            keep_alive,
-        )
+        .get(&daemon.tls, key, &limits, progress, keep_alive)
         .await?;
+    super::net::connected(request, &conn);
     progress.notify(status::SENDING_REQUEST, StatusInfo::Empty {});
     let response = Box::pin(conn.send(req));
     Ok(InFlight { response, conn })
@@ -657,10 +664,11 @@ async fn receive_following_redirects(
     h: &Handle,
     request: &Request,
     mut in_flight: InFlight,
-) -> ApiResult<(MessageHead, Download)> {
+) -> ApiResult<(MessageHead, ResponseBody)> {
     let progress = RequestProgress(h);
     let limits = request.timeouts().limits();
     let mut hops = 0;
+    let mut auth_tries = super::auth::Tries::default();
     loop {
         let InFlight { response, conn } = in_flight;
         progress.notify(status::RECEIVING_RESPONSE, StatusInfo::Empty {});
@@ -670,14 +678,19 @@ async fn receive_following_redirects(
         })
         .await?;
         let (parts, body) = response.into_parts();
-        let head = response_head(&parts);
+        let mut head = response_head(&parts);
         progress.notify(
             status::RESPONSE_RECEIVED,
             StatusInfo::Bytes {
                 bytes: head.raw_crlf().len() as u64,
             },
         );
-        let hop = {
+        let ((target, path), url) = {
+            let core = lock(&request.core);
+            (request.current(h, &core), core.url.clone())
+        };
+        super::features::on_response(h, request, &target, &url, &head);
+        let (hop, verb, replayable) = {
             let core = lock(&request.core);
             let verb = core
                 .sent_verb
@@ -688,7 +701,7 @@ async fn receive_following_redirects(
                 max: request.max_redirects.load(Ordering::Relaxed),
                 disabled: request.disabled.load(Ordering::Relaxed) & disable::REDIRECTS != 0,
             };
-            redirect::decide(
+            let hop = redirect::decide(
                 head.status,
                 head.headers.get("Location"),
                 &core.url,
@@ -696,25 +709,47 @@ async fn receive_following_redirects(
                 policy,
                 hops,
                 core.replay.is_some(),
-            )?
+            )?;
+            (hop, verb, core.replay.is_some())
         };
-        let Some(hop) = hop else {
-            let keep_alive = request.disabled.load(Ordering::Relaxed) & disable::KEEP_ALIVE == 0
-                && !head
-                    .headers
-                    .get("Connection")
-                    .is_some_and(|c| c.eq_ignore_ascii_case("close"));
-            let download = Download::new(body, conn, h.session().pool.clone(), keep_alive);
-            return Ok((head, download));
-        };
-        hops += 1;
-        progress.notify(
-            status::REDIRECT,
-            StatusInfo::Url {
-                url: hop.url.clone(),
+        // A redirect to follow, or a 401 answered with the request's credentials (sent
+        // again to the same place), or the response for the application.
+        let hop = match hop {
+            Some(hop) => {
+                hops += 1;
+                progress.notify(
+                    status::REDIRECT,
+                    StatusInfo::Url {
+                        url: hop.url.clone(),
+                    },
+                );
+                hop
+            }
+            None => match super::auth::retry(
+                request,
+                &target,
+                &path,
+                &verb,
+                &head,
+                replayable,
+                &mut auth_tries,
+            ) {
+                Some(hop) => hop,
+                None => {
+                    let keep_alive = request.disabled.load(Ordering::Relaxed) & disable::KEEP_ALIVE
+                        == 0
+                        && !head
+                            .headers
+                            .get("Connection")
+                            .is_some_and(|c| c.eq_ignore_ascii_case("close"));
+                    let download = Download::new(body, conn, h.session().pool.clone(), keep_alive);
+                    let body = super::features::response_body(request, &mut head, download);
+                    return Ok((head, body));
+                }
             },
-        );
-        // The 3xx body is not wanted; its connection is not reused unless already done.
+        };
+        // The 3xx or 401 body is not wanted; its connection is not reused unless already
+        // done.
         drop(Download::new(body, conn, h.session().pool.clone(), true));
         let (req, bytes) = {
             let mut core = lock(&request.core);
@@ -747,7 +782,8 @@ async fn receive_following_redirects(
             } else {
                 Some(body.len() as u64)
             };
-            let headers = request.wire_headers(h, &app, content_length, &hop.target);
+            let mut headers = request.wire_headers(h, &app, content_length, &hop.target);
+            super::features::decorate(h, request, &mut headers, &hop.verb, &hop.path, &hop.target);
             core.location = Some((hop.target.clone(), hop.path.clone()));
             core.url = hop.url.clone();
             core.sent_verb = Some(hop.verb.clone());

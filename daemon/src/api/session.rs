@@ -4,7 +4,7 @@ use super::Ctx;
 use crate::engine::Pool;
 use crate::error::{ApiError, ApiResult};
 use crate::handles::{Object, lock};
-use hinet_protocol::consts::{access_type, open_flag, redirect_policy};
+use hinet_protocol::consts::{open_flag, redirect_policy};
 use hinet_protocol::{HandleResult, OpenParams};
 use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex};
@@ -61,6 +61,10 @@ pub struct Session {
     /// Copied by requests at creation (reference §1.6).
     pub redirect_policy: AtomicU32,
     pub max_redirects: AtomicU32,
+    /// Proxy, TLS versions, HTTP/2, client certificate.
+    pub net: Box<super::net::SessionNet>,
+    /// The cookie jar and stored option values.
+    pub extras: super::features::SessionExtras,
 }
 
 impl Session {
@@ -78,19 +82,12 @@ impl Session {
 }
 
 pub async fn open(ctx: Ctx<'_>, p: OpenParams) -> ApiResult<HandleResult> {
-    match p.access_type {
-        access_type::NO_PROXY | access_type::DEFAULT_PROXY => {}
-        access_type::NAMED_PROXY | access_type::AUTOMATIC_PROXY => {
-            return Err(ApiError::NotSupported(
-                "proxies are not supported by this hinetd yet; use NO_PROXY".into(),
-            ));
-        }
-        other => {
-            return Err(ApiError::invalid_parameter(format!(
-                "unknown access type {other}"
-            )));
-        }
-    }
+    // proxyName and proxyBypass mean something only with NAMED_PROXY.
+    let proxy = crate::engine::proxy::ProxySetting::from_winhttp(
+        p.access_type,
+        p.proxy_name.as_deref(),
+        p.proxy_bypass.as_deref(),
+    )?;
     let known = open_flag::SECURE_DEFAULTS;
     if p.flags & !known != 0 {
         return Err(ApiError::invalid_parameter(format!(
@@ -105,6 +102,8 @@ pub async fn open(ctx: Ctx<'_>, p: OpenParams) -> ApiResult<HandleResult> {
         pool: Arc::new(Pool::default()),
         redirect_policy: AtomicU32::new(redirect_policy::DISALLOW_HTTPS_TO_HTTP),
         max_redirects: AtomicU32::new(DEFAULT_MAX_REDIRECTS),
+        net: Box::new(super::net::SessionNet::new(proxy)),
+        extras: super::features::SessionExtras::default(),
     };
     let h = ctx
         .daemon

@@ -424,6 +424,10 @@ fn check_lengths(c: &UrlComponents, l: &ComponentLengths) -> ApiResult<()> {
 }
 
 #[cfg(test)]
+#[path = "url_props.rs"]
+mod url_props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -11,7 +11,9 @@ use crate::error::{ApiError, ApiResult};
 use bytes::{Buf, Bytes, BytesMut};
 use http_body_util::{BodyExt, Empty, Full, channel::Channel};
 use hyper::body::{Body, Incoming};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Poll, ready};
 
 /// Frames that may wait between WriteData and the socket.
 const UPLOAD_QUEUE: usize = 4;
@@ -249,6 +251,11 @@ impl Download {
         d
     }
 
+    /// The server, for error details.
+    pub fn peer(&self) -> &str {
+        &self.peer
+    }
+
     /// A body that is known to be empty (HEAD, 204, 304).
     pub fn is_done(&self) -> bool {
         self.done && self.leftover.is_empty()
@@ -257,11 +264,16 @@ impl Download {
     /// Waits for body bytes unless some are buffered. Returns how many are buffered;
     /// 0 means the end of the body. Cancel-safe.
     pub async fn fill(&mut self) -> ApiResult<usize> {
+        std::future::poll_fn(|cx| self.poll_fill(cx)).await
+    }
+
+    /// [`Download::fill`] as a poll, for readers that wrap the body (decompression).
+    pub fn poll_fill(&mut self, cx: &mut std::task::Context<'_>) -> Poll<ApiResult<usize>> {
         if let Some(e) = &self.failure {
-            return Err(e.clone());
+            return Poll::Ready(Err(e.clone()));
         }
         while self.leftover.is_empty() && !self.done {
-            match self.body.frame().await {
+            match ready!(Pin::new(&mut self.body).poll_frame(cx)) {
                 None => {
                     self.done = true;
                     self.release();
@@ -270,7 +282,7 @@ impl Download {
                     self.conn = None;
                     let e = super::map_hyper_error(&self.peer, &e);
                     self.failure = Some(e.clone());
-                    return Err(e);
+                    return Poll::Ready(Err(e));
                 }
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
@@ -280,7 +292,7 @@ impl Download {
                 }
             }
         }
-        Ok(self.leftover.len())
+        Poll::Ready(Ok(self.leftover.len()))
     }
 
     /// Takes up to `max` buffered bytes.

@@ -3,9 +3,14 @@
 //! target and receive connections, responses and [`Progress`] events.
 
 pub mod body;
+pub mod certinfo;
+pub mod decode;
 mod errors;
+mod h2;
 pub mod pool;
+pub mod proxy;
 pub mod tls;
+mod tunnel;
 
 pub use errors::{map_hyper_error, map_io_error};
 pub use pool::{Connection, Pool};
@@ -29,6 +34,13 @@ pub enum Progress {
 /// Receives [`Progress`] events, in order, from the task doing the work.
 pub trait ProgressSink: Send + Sync {
     fn progress(&self, event: Progress);
+
+    /// Asked after name resolution, before any connection: may the work go on to
+    /// `target` at these addresses? The caller's egress policy answers.
+    fn admit(&self, target: &Target, addrs: &[SocketAddr]) -> ApiResult<()> {
+        let _ = (target, addrs);
+        Ok(())
+    }
 }
 
 /// Where a request goes.

@@ -1,25 +1,34 @@
-//! Establishing HTTP/1.1 connections (resolve, TCP, TLS, handshake) and keeping idle ones
-//! for reuse.
+//! Establishing connections (resolve, TCP, proxy, TLS, the HTTP/1.1 or HTTP/2 handshake)
+//! and keeping them for reuse.
 //!
 //! One pool per WinHTTP session: sessions share nothing (a client's connections never carry
-//! another client's requests). The key holds the relaxed-certificate bits too, so a
-//! connection accepted under IGNORE_UNKNOWN_CA never serves a strict request.
+//! another client's requests). The key holds everything that makes two connections differ
+//! (the target, the proxy and its tunnel credentials, relaxed certificate checks, TLS
+//! versions, HTTP/2, the client certificate), so a connection accepted under
+//! IGNORE_UNKNOWN_CA never serves a strict request, and one made through a proxy never
+//! serves a direct request.
 //!
-//! Connections are driven by hyper's connection task; a [`Connection`] is the sending half.
-//! It goes back to the pool only when its response body was read to the end.
+//! Connections are driven by hyper's connection tasks; a [`Connection`] is the sending half.
+//! An HTTP/1.1 connection goes back to the pool only when its response body was read to the
+//! end. An HTTP/2 connection is shared: the pool keeps one sender per key and every request
+//! gets a clone, its own stream on the same TCP connection.
 
-use super::tls::Tls;
-use super::{Limits, Progress, ProgressSink, Target, map_io_error, within};
+use super::proxy::{ProxyKind, ProxyServer};
+use super::tls::{Tls, TlsSettings};
+use super::tunnel::{self, BoxIo, Tunnel};
+use super::{Limits, Progress, ProgressSink, Target, h2, within};
 use crate::error::{ApiError, ApiResult};
 use crate::handles::lock;
 use bytes::Bytes;
+use futures::future::Either;
 use http_body_util::combinators::BoxBody;
-use hyper::client::conn::http1;
+use hyper::body::Incoming;
+use hyper::client::conn::{http1, http2};
 use hyper_util::rt::TokioIo;
-use rustls::pki_types::ServerName;
+use rustls::pki_types::CertificateDer;
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -36,13 +45,67 @@ const READY_GRACE: Duration = Duration::from_millis(500);
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PoolKey {
     pub target: Target,
-    pub ignore_flags: u32,
+    /// TLS settings; all default for plain HTTP, where none of them applies.
+    pub tls: TlsSettings,
+    pub proxy: Option<ProxyServer>,
+    /// The Proxy-Authorization a CONNECT tunnel was opened with: a tunnel is not reused
+    /// under other proxy credentials.
+    pub tunnel_auth: Option<String>,
+}
+
+impl PoolKey {
+    /// The first hop: the proxy when there is one, else the server itself.
+    fn hop(&self) -> Target {
+        match &self.proxy {
+            Some(p) => Target {
+                secure: false,
+                host: p.host.clone(),
+                port: p.port,
+            },
+            None => self.target.clone(),
+        }
+    }
+
+    fn may_be_http2(&self) -> bool {
+        self.target.secure && self.tls.http2
+    }
+}
+
+/// What a request can learn about the connection it used.
+#[derive(Debug, Clone, Default)]
+pub struct ConnInfo {
+    /// HTTP/2 was negotiated.
+    pub http2: bool,
+    /// The server's end-entity certificate (TLS only).
+    pub server_cert: Option<CertificateDer<'static>>,
+}
+
+enum Sender {
+    H1(http1::SendRequest<ReqBody>),
+    H2(http2::SendRequest<ReqBody>),
+}
+
+/// How requests travel on a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// Straight to the server (SOCKS included: once set up, it is a plain byte stream).
+    Direct,
+    /// To an HTTP proxy, in absolute form.
+    Forward,
+    /// Through an HTTP proxy's CONNECT tunnel.
+    Tunnel,
 }
 
 pub struct Connection {
-    sender: http1::SendRequest<ReqBody>,
+    sender: Sender,
+    via: Via,
+    /// The proxy's refusal of a CONNECT tunnel, answered as the response to the request.
+    canned: Option<http::Response<Incoming>>,
+    /// Set on a refused tunnel: such a connection is never reused.
+    refused: bool,
     pub peer: SocketAddr,
     pub key: PoolKey,
+    pub info: Arc<ConnInfo>,
 }
 
 impl Connection {
@@ -50,40 +113,123 @@ impl Connection {
     /// resolves with the response head.
     pub fn send(
         &mut self,
-        req: http::Request<ReqBody>,
-    ) -> impl Future<Output = hyper::Result<http::Response<hyper::body::Incoming>>> + Send + 'static
-    {
-        self.sender.send_request(req)
+        mut req: http::Request<ReqBody>,
+    ) -> impl Future<Output = hyper::Result<http::Response<Incoming>>> + Send + 'static {
+        if let Some(response) = self.canned.take() {
+            return Either::Left(std::future::ready(Ok(response)));
+        }
+        self.prepare(&mut req);
+        Either::Right(match &mut self.sender {
+            Sender::H1(s) => Either::Left(s.send_request(req)),
+            Sender::H2(s) => Either::Right(s.send_request(req)),
+        })
+    }
+
+    /// Gives a request the form its connection needs.
+    fn prepare(&self, req: &mut http::Request<ReqBody>) {
+        let target = &self.key.target;
+        match (&self.sender, self.via) {
+            (Sender::H2(_), _) => h2::prepare(req, target),
+            (Sender::H1(_), Via::Forward) => {
+                let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+                if let Ok(uri) = target.url(path).parse() {
+                    *req.uri_mut() = uri;
+                }
+                // Credentials from the proxy's URL, unless the application sent its own.
+                if let Some(auth) = self
+                    .key
+                    .proxy
+                    .as_ref()
+                    .and_then(|p| p.basic_authorization())
+                    && !req
+                        .headers()
+                        .contains_key(http::header::PROXY_AUTHORIZATION)
+                    && let Ok(v) = http::HeaderValue::from_str(&auth)
+                {
+                    req.headers_mut()
+                        .insert(http::header::PROXY_AUTHORIZATION, v);
+                }
+            }
+            (Sender::H1(_), Via::Direct | Via::Tunnel) => {}
+        }
+        if self.via == Via::Tunnel {
+            // Meant for the proxy, which had it with CONNECT; never for the server.
+            req.headers_mut().remove(http::header::PROXY_AUTHORIZATION);
+        }
     }
 
     pub fn peer_text(&self) -> String {
         self.peer.to_string()
     }
+
+    pub fn is_http2(&self) -> bool {
+        matches!(self.sender, Sender::H2(_))
+    }
+}
+
+/// The HTTP/2 connection of a key, shared by all its requests.
+struct Shared {
+    sender: http2::SendRequest<ReqBody>,
+    via: Via,
+    peer: SocketAddr,
+    info: Arc<ConnInfo>,
 }
 
 #[derive(Default)]
 pub struct Pool {
     idle: Mutex<HashMap<PoolKey, Vec<Connection>>>,
+    shared: Mutex<HashMap<PoolKey, Shared>>,
+    /// One turn at a time to open a connection that may turn out to be HTTP/2, so that
+    /// concurrent first requests end up sharing it rather than each opening their own.
+    opening: Mutex<HashMap<PoolKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Pool {
-    /// A live idle connection for `key`, if one is ready.
-    pub async fn checkout(&self, key: &PoolKey) -> Option<Connection> {
+    /// A live connection for `key`: the shared HTTP/2 one, or an idle HTTP/1.1 one.
+    async fn checkout(&self, key: &PoolKey) -> Option<Connection> {
+        if let Some(conn) = self.shared_h2(key) {
+            return Some(conn);
+        }
         loop {
             let mut conn = lock(&self.idle).get_mut(key).and_then(|v| v.pop())?;
-            if conn.sender.is_closed() {
+            let Sender::H1(sender) = &mut conn.sender else {
+                continue;
+            };
+            if sender.is_closed() {
                 continue;
             }
-            match tokio::time::timeout(READY_GRACE, conn.sender.ready()).await {
+            match tokio::time::timeout(READY_GRACE, sender.ready()).await {
                 Ok(Ok(())) => return Some(conn),
                 _ => continue,
             }
         }
     }
 
+    fn shared_h2(&self, key: &PoolKey) -> Option<Connection> {
+        let mut shared = lock(&self.shared);
+        let entry = shared.get(key)?;
+        if entry.sender.is_closed() {
+            shared.remove(key);
+            return None;
+        }
+        Some(Connection {
+            sender: Sender::H2(entry.sender.clone()),
+            via: entry.via,
+            canned: None,
+            refused: false,
+            peer: entry.peer,
+            key: key.clone(),
+            info: entry.info.clone(),
+        })
+    }
+
     /// Returns a connection whose last response was read to the end.
     pub fn checkin(&self, conn: Connection) {
-        if conn.sender.is_closed() {
+        // An HTTP/2 connection stays shared in `shared`; a clone coming back adds nothing.
+        let Sender::H1(sender) = &conn.sender else {
+            return;
+        };
+        if conn.refused || sender.is_closed() {
             return;
         }
         let mut idle = lock(&self.idle);
@@ -93,30 +239,59 @@ impl Pool {
         }
     }
 
-    /// A connection to `target`: an idle one when possible, else a new one.
-    /// `fresh` is true when a new connection was made.
+    /// A connection for `key`: a pooled one when `reuse` allows, else a new one.
     pub async fn get(
         &self,
         tls: &Tls,
-        target: &Target,
-        security_flags: u32,
+        key: PoolKey,
         limits: &Limits,
         progress: &dyn ProgressSink,
         reuse: bool,
     ) -> ApiResult<Connection> {
-        let key = PoolKey {
-            target: target.clone(),
-            ignore_flags: if target.secure {
-                security_flags & hinet_protocol::consts::security_flag::IGNORE_ALL_CERT_ERRORS
-            } else {
-                0
-            },
-        };
-        if reuse && let Some(conn) = self.checkout(&key).await {
+        if !reuse {
+            return connect(tls, key, limits, progress).await;
+        }
+        if let Some(conn) = self.checkout(&key).await {
             return Ok(conn);
         }
-        connect(tls, key, limits, progress).await
+        if !key.may_be_http2() {
+            return connect(tls, key, limits, progress).await;
+        }
+        let gate = lock(&self.opening).entry(key.clone()).or_default().clone();
+        let result = {
+            let _turn = gate.lock().await;
+            match self.shared_h2(&key) {
+                Some(conn) => Ok(conn),
+                None => connect(tls, key.clone(), limits, progress)
+                    .await
+                    .inspect(|conn| self.share(conn)),
+            }
+        };
+        let mut opening = lock(&self.opening);
+        // Ours and the map's are the only references left: nobody waits for this key.
+        if Arc::strong_count(&gate) == 2 {
+            opening.remove(&key);
+        }
+        result
     }
+
+    fn share(&self, conn: &Connection) {
+        if let Sender::H2(sender) = &conn.sender {
+            let shared = Shared {
+                sender: sender.clone(),
+                via: conn.via,
+                peer: conn.peer,
+                info: conn.info.clone(),
+            };
+            lock(&self.shared).insert(conn.key.clone(), shared);
+        }
+    }
+}
+
+/// What the proxy stage leaves: a stream to the server, or the proxy's refusal.
+enum Hop {
+    Stream(BoxIo, Via),
+    Refused(http::Response<Incoming>, http1::SendRequest<ReqBody>),
 }
 
 async fn connect(
@@ -126,8 +301,11 @@ async fn connect(
     progress: &dyn ProgressSink,
 ) -> ApiResult<Connection> {
     let target = &key.target;
-    progress.progress(Progress::ResolvingName(target.host.clone()));
-    let addrs = within("name resolution", limits.resolve, resolve(target)).await?;
+    let hop = key.hop();
+    progress.progress(Progress::ResolvingName(hop.host.clone()));
+    let addrs = within("name resolution", limits.resolve, resolve(&hop)).await?;
+    // The egress policy judges the addresses we will actually connect to.
+    progress.admit(&hop, &addrs)?;
     progress.progress(Progress::NameResolved(addrs[0]));
 
     let mut last_error = None;
@@ -155,7 +333,7 @@ async fn connect(
         Some(s) => s,
         None => {
             return Err(last_error.unwrap_or_else(|| ApiError::CannotConnect {
-                target: target.authority(),
+                target: hop.authority(),
                 reason: "no address to connect to".into(),
             }));
         }
@@ -163,30 +341,119 @@ async fn connect(
     // Small requests must not wait for Nagle.
     let _ = stream.set_nodelay(true);
     progress.progress(Progress::ConnectedToServer(peer));
+    let peer_text = peer.to_string();
 
-    let sender = if target.secure {
-        let config = tls
-            .config(key.ignore_flags)
-            .map_err(|e| ApiError::Internal(format!("TLS configuration: {e}")))?;
-        let name = ServerName::try_from(target.host.clone()).map_err(|_| {
-            ApiError::InvalidUrl(format!("{:?} is not a valid TLS server name", target.host))
-        })?;
-        let connector = tokio_rustls::TlsConnector::from(config);
-        let tls_stream = within("TLS handshake", limits.send, async {
-            connector.connect(name, stream).await.map_err(|e| {
-                let err = map_io_error(&peer.to_string(), &e);
-                if let ApiError::SecureFailure { flags, .. } = &err {
-                    progress.progress(Progress::SecureFailure(*flags));
+    let (io, via) = match &key.proxy {
+        None => (Box::new(stream) as BoxIo, Via::Direct),
+        Some(proxy) => {
+            match through_proxy(Box::new(stream), proxy, &key, limits, progress, &peer_text).await?
+            {
+                Hop::Stream(io, via) => (io, via),
+                Hop::Refused(response, sender) => {
+                    return Ok(Connection {
+                        sender: Sender::H1(sender),
+                        via: Via::Forward,
+                        canned: Some(response),
+                        refused: true,
+                        peer,
+                        key,
+                        info: Arc::default(),
+                    });
                 }
-                err
-            })
-        })
-        .await?;
-        handshake(tls_stream, peer, limits).await?
-    } else {
-        handshake(stream, peer, limits).await?
+            }
+        }
     };
-    Ok(Connection { sender, peer, key })
+    if !target.secure {
+        let sender = handshake(io, peer, limits).await?;
+        return Ok(Connection {
+            sender: Sender::H1(sender),
+            via,
+            canned: None,
+            refused: false,
+            peer,
+            key,
+            info: Arc::default(),
+        });
+    }
+    let tls_result = within(
+        "TLS handshake",
+        limits.send,
+        tls.handshake(io, &target.host, &key.tls, &peer_text),
+    )
+    .await;
+    if let Err(ApiError::SecureFailure { flags, .. }) = &tls_result {
+        progress.progress(Progress::SecureFailure(*flags));
+    }
+    let done = tls_result?;
+    let info = Arc::new(ConnInfo {
+        http2: done.http2,
+        server_cert: done.server_cert,
+    });
+    let sender = if done.http2 {
+        Sender::H2(h2::handshake(done.stream, peer, limits).await?)
+    } else {
+        Sender::H1(handshake(done.stream, peer, limits).await?)
+    };
+    Ok(Connection {
+        sender,
+        via,
+        canned: None,
+        refused: false,
+        peer,
+        key,
+        info,
+    })
+}
+
+/// Sets up the way through `proxy` to the key's target over `io`, a connection to the proxy.
+async fn through_proxy(
+    io: BoxIo,
+    proxy: &ProxyServer,
+    key: &PoolKey,
+    limits: &Limits,
+    progress: &dyn ProgressSink,
+    peer: &str,
+) -> ApiResult<Hop> {
+    let target = &key.target;
+    match proxy.kind {
+        ProxyKind::Http if !target.secure => Ok(Hop::Stream(io, Via::Forward)),
+        ProxyKind::Http => {
+            let auth = key
+                .tunnel_auth
+                .clone()
+                .or_else(|| proxy.basic_authorization());
+            let tunnel = within(
+                "proxy CONNECT",
+                limits.send,
+                tunnel::connect_tunnel(io, target, auth.as_deref(), peer),
+            )
+            .await?;
+            Ok(match tunnel {
+                Tunnel::Open(io) => Hop::Stream(io, Via::Tunnel),
+                Tunnel::Refused { response, sender } => Hop::Refused(response, sender),
+            })
+        }
+        ProxyKind::Socks5 | ProxyKind::Socks5h => {
+            let resolved = match target.host.parse::<IpAddr>() {
+                Ok(ip) => Some(SocketAddr::new(ip, target.port)),
+                Err(_) if proxy.kind == ProxyKind::Socks5 => {
+                    let addrs = within("name resolution", limits.resolve, resolve(target)).await?;
+                    progress.admit(target, &addrs)?;
+                    // One address goes to the proxy; IPv4 is the one a proxy can most
+                    // surely reach.
+                    Some(*addrs.iter().find(|a| a.is_ipv4()).unwrap_or(&addrs[0]))
+                }
+                Err(_) => None,
+            };
+            let io = within(
+                "SOCKS5 handshake",
+                limits.send,
+                tunnel::socks5(io, proxy, target, resolved),
+            )
+            .await?;
+            Ok(Hop::Stream(io, Via::Direct))
+        }
+    }
 }
 
 async fn resolve(target: &Target) -> ApiResult<Vec<SocketAddr>> {
@@ -207,6 +474,7 @@ async fn resolve(target: &Target) -> ApiResult<Vec<SocketAddr>> {
     Ok(addrs)
 }
 
+/// The HTTP/1.1 handshake; the connection's task runs until the connection closes.
 async fn handshake<S>(
     io: S,
     peer: SocketAddr,

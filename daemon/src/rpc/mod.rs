@@ -3,7 +3,10 @@
 //! [`ApiError`]s into JSON-RPC errors, and adapts subscriptions to the handle table's
 //! [`NotificationSink`].
 
+pub mod discover;
+mod flow;
 pub mod transport;
+pub mod ws;
 
 use crate::api::{self, Ctx};
 use crate::callback::{Callback, NotificationSink};
@@ -11,14 +14,14 @@ use crate::error::ApiError;
 use crate::handles::{ClientId, lock};
 use crate::state::Daemon;
 use hinet_protocol::callback::{
-    SET_STATUS_CALLBACK, STATUS_CALLBACK, SetStatusCallbackParams, StatusNotification,
-    UNSET_STATUS_CALLBACK,
+    SET_STATUS_CALLBACK, STATUS_CALLBACK, SetStatusCallbackParams, StatusCallbackParams,
+    StatusNotification, UNSET_STATUS_CALLBACK, UnsetStatusCallbackParams,
 };
 use hinet_protocol::*;
 use jsonrpsee::core::SubscriptionResult;
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::{
-    Extensions, Methods, PendingSubscriptionSink, RpcModule, SubscriptionMessage, SubscriptionSink,
+    Extensions, Methods, PendingSubscriptionSink, SubscriptionMessage, SubscriptionSink,
 };
 use serde::Deserialize;
 use std::future::Future;
@@ -60,6 +63,8 @@ fn connection(ext: &Extensions) -> Result<ConnectionInfo, ErrorObjectOwned> {
 
 macro_rules! register {
     ($module:expr, $method:ty, $apply:path) => {
+        // Described in the same step, so rpc.discover lists exactly what is served.
+        $module.describe::<$method>();
         $module.register_async_method(
             <$method as Method>::NAME,
             |params, daemon, ext| async move {
@@ -69,15 +74,18 @@ macro_rules! register {
                     daemon: &daemon,
                     client: conn.client,
                 };
-                $apply(ctx, p).await.map_err(to_rpc_error)
+                $apply(ctx, p).await.map_err(|e| {
+                    daemon.stats.error(e.code());
+                    to_rpc_error(e)
+                })
             },
         )?
     };
 }
 
 /// Every method of the daemon.
-pub fn methods(daemon: Arc<Daemon>) -> Result<Methods, jsonrpsee::core::RegisterMethodError> {
-    let mut m = RpcModule::from_arc(daemon);
+pub fn methods(daemon: Arc<Daemon>) -> Result<Methods, discover::RegistryError> {
+    let mut m = discover::Registry::new(daemon);
     register!(m, WinHttpOpen, api::session::open);
     register!(m, WinHttpConnect, api::connect::connect);
     register!(m, WinHttpOpenRequest, api::request::open_request);
@@ -86,10 +94,12 @@ pub fn methods(daemon: Arc<Daemon>) -> Result<Methods, jsonrpsee::core::Register
         WinHttpAddRequestHeaders,
         api::headers::add_request_headers
     );
+    register!(m, WinHttpSetCredentials, api::auth::set_credentials);
     register!(m, WinHttpSendRequest, api::request::send_request);
     register!(m, WinHttpWriteData, api::data::write_data);
     register!(m, WinHttpReceiveResponse, api::request::receive_response);
     register!(m, WinHttpQueryHeaders, api::headers::query_headers);
+    register!(m, WinHttpQueryAuthSchemes, api::auth::query_auth_schemes);
     register!(
         m,
         WinHttpQueryDataAvailable,
@@ -112,6 +122,17 @@ pub fn methods(daemon: Arc<Daemon>) -> Result<Methods, jsonrpsee::core::Register
             set_status_callback(params, pending, daemon, ext).await
         },
     )?;
+    m.doc().subscription::<SetStatusCallbackParams>(
+        SET_STATUS_CALLBACK,
+        "Subscribes to a handle's status callbacks; the result is the subscription id.",
+        STATUS_CALLBACK,
+    );
+    m.doc().notification::<StatusCallbackParams>(
+        STATUS_CALLBACK,
+        "One WinHTTP status callback of a subscription.",
+        SET_STATUS_CALLBACK,
+        UNSET_STATUS_CALLBACK,
+    );
     m.register_async_method(UNSET_STATUS_CALLBACK, |params, daemon, ext| async move {
         let conn = connection(&ext)?;
         let p: UnsetParams = params.parse()?;
@@ -127,7 +148,11 @@ pub fn methods(daemon: Arc<Daemon>) -> Result<Methods, jsonrpsee::core::Register
         }
         Ok::<_, ErrorObjectOwned>(Empty {})
     })?;
-    Ok(m.into())
+    m.doc().call::<UnsetStatusCallbackParams, Empty>(
+        UNSET_STATUS_CALLBACK,
+        "Removes a status-callback subscription from every handle of this connection.",
+    );
+    m.finish()
 }
 
 #[derive(Deserialize)]

@@ -11,8 +11,9 @@
 //! skipped without being buffered.
 
 use super::ConnectionInfo;
-use crate::handles::ClientId;
+use crate::quota::Account;
 use crate::state::Daemon;
+use crate::stats::Stats;
 use bytes::BytesMut;
 use jsonrpsee::core::server::helpers::prepare_error;
 use jsonrpsee::core::server::{
@@ -32,9 +33,9 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 /// The most entries one batch may hold.
-const MAX_BATCH: usize = 1024;
+pub(super) const MAX_BATCH: usize = 1024;
 /// The most status-callback subscriptions one connection may hold.
-const MAX_SUBSCRIPTIONS: u32 = 4096;
+pub(super) const MAX_SUBSCRIPTIONS: u32 = 4096;
 
 /// What every task serving one connection shares.
 struct Conn {
@@ -47,21 +48,32 @@ struct Conn {
 }
 
 /// Serves one client connection until it closes, then closes every handle it left open.
+///
+/// On `shutdown` it stops reading, closes the client's handles (their subscribers get
+/// REQUEST_ERROR 12017 for cancelled operations, then HANDLE_CLOSING) and writes out
+/// everything queued before closing the socket.
 pub async fn serve_connection(
     stream: UnixStream,
     methods: Methods,
     daemon: Arc<Daemon>,
-    client: ClientId,
+    account: Arc<Account>,
     shutdown: CancellationToken,
 ) {
+    // The same socket also speaks HTTP and WebSocket (see `ws`); the first byte tells.
+    if super::ws::is_http(&stream, &shutdown).await {
+        return super::ws::serve_connection(stream, methods, daemon, account, shutdown).await;
+    }
+    let client = account.client;
     let limits = daemon.limits.clone();
+    daemon.handles.register(account);
     daemon
         .connections
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (read, write) = stream.into_split();
     let (tx, rx) = mpsc::channel::<Box<RawValue>>(limits.outbound_queue);
-    let kill = shutdown.child_token();
-    let writer = tokio::spawn(write_loop(write, rx, kill.clone()));
+    // Not a child of `shutdown`: a shutdown drains the queue, a kill abandons it.
+    let kill = CancellationToken::new();
+    let writer = tokio::spawn(write_loop(write, rx, kill.clone(), daemon.stats.clone()));
     let max_response = limits.max_read * 2 + 64 * 1024;
     let conn = Arc::new(Conn {
         methods,
@@ -75,10 +87,11 @@ pub async fn serve_connection(
         max_response,
     });
     let calls = Arc::new(Semaphore::new(limits.calls_in_flight));
-    let mut lines = LineReader::new(read, limits.max_message);
+    let mut lines = LineReader::new(read, limits.max_message, daemon.stats.clone());
     loop {
         let line = tokio::select! {
             _ = kill.cancelled() => break,
+            _ = shutdown.cancelled() => break,
             line = lines.next() => line,
         };
         let text = match line {
@@ -97,6 +110,7 @@ pub async fn serve_connection(
         };
         let permit = tokio::select! {
             _ = kill.cancelled() => break,
+            _ = shutdown.cancelled() => break,
             p = calls.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
         };
         let conn = conn.clone();
@@ -109,9 +123,13 @@ pub async fn serve_connection(
         });
     }
     // The client is gone (or too slow, or the daemon stops): cancel its work and close its
-    // handles, so nothing it opened outlives it.
+    // handles, so nothing it opened outlives it. Unregistered first, so a call still running
+    // cannot add a handle after the close.
+    daemon.handles.unregister(client);
     daemon.handles.close_all(client);
-    kill.cancel();
+    if !shutdown.is_cancelled() {
+        kill.cancel();
+    }
     drop(tx);
     drop(conn);
     let _ = writer.await;
@@ -121,10 +139,13 @@ pub async fn serve_connection(
     tracing::debug!(client = client.0, "connection closed");
 }
 
+/// Writes queued messages until every sender is gone (then everything queued is out) or
+/// `kill` fires.
 async fn write_loop(
     write: OwnedWriteHalf,
     mut rx: mpsc::Receiver<Box<RawValue>>,
     kill: CancellationToken,
+    stats: Arc<Stats>,
 ) {
     let mut out = BufWriter::with_capacity(64 * 1024, write);
     loop {
@@ -133,12 +154,12 @@ async fn write_loop(
             _ = kill.cancelled() => None,
         };
         let Some(msg) = msg else { break };
-        if write_one(&mut out, &msg).await.is_err() {
+        if write_one(&mut out, &msg, &stats).await.is_err() {
             break;
         }
         // Batch what is already queued into one flush.
         while let Ok(more) = rx.try_recv() {
-            if write_one(&mut out, &more).await.is_err() {
+            if write_one(&mut out, &more, &stats).await.is_err() {
                 kill.cancel();
                 return;
             }
@@ -151,9 +172,15 @@ async fn write_loop(
     let _ = out.shutdown().await;
 }
 
-async fn write_one(out: &mut BufWriter<OwnedWriteHalf>, msg: &RawValue) -> std::io::Result<()> {
+async fn write_one(
+    out: &mut BufWriter<OwnedWriteHalf>,
+    msg: &RawValue,
+    stats: &Stats,
+) -> std::io::Result<()> {
     out.write_all(msg.get().as_bytes()).await?;
-    out.write_all(b"\n").await
+    out.write_all(b"\n").await?;
+    Stats::add(&stats.bytes_out, msg.get().len() as u64 + 1);
+    Ok(())
 }
 
 /// Answers one line: a call, a notification or a batch. None when nothing is to be sent
@@ -321,16 +348,18 @@ struct LineReader<R> {
     max: usize,
     /// Inside an over-long line: drop input up to the next newline.
     discarding: bool,
+    stats: Arc<Stats>,
 }
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
-    fn new(read: R, max: usize) -> Self {
+    fn new(read: R, max: usize, stats: Arc<Stats>) -> Self {
         LineReader {
             read,
             buf: BytesMut::with_capacity(64 * 1024),
             scanned: 0,
             max,
             discarding: false,
+            stats,
         }
     }
 
@@ -370,7 +399,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             self.buf.reserve(64 * 1024);
             match self.read.read_buf(&mut self.buf).await {
                 Ok(0) | Err(_) => return Line::End,
-                Ok(_) => {}
+                Ok(n) => Stats::add(&self.stats.bytes_in, n as u64),
             }
         }
     }

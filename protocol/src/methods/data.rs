@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// `WinHttpWriteData`: more request body after SendRequest.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WriteDataParams {
     pub handle: u64,
@@ -11,6 +12,7 @@ pub struct WriteDataParams {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WriteDataResult {
     pub bytes_written: u64,
@@ -23,12 +25,14 @@ method!(
 
 /// `WinHttpQueryDataAvailable`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QueryDataAvailableParams {
     pub handle: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QueryDataAvailableResult {
     /// Bytes readable now without waiting; 0 at the end of the body.
@@ -42,6 +46,7 @@ method!(
 
 /// `WinHttpReadData`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReadDataParams {
     pub handle: u64,
@@ -50,6 +55,7 @@ pub struct ReadDataParams {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReadDataResult {
     pub data: Base64Bytes,

@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 
 /// `WinHttpAddRequestHeaders`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddRequestHeadersParams {
     pub handle: u64,
@@ -22,6 +23,7 @@ method!(
 
 /// `WinHttpQueryHeaders`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QueryHeadersParams {
     pub handle: u64,
@@ -42,6 +44,7 @@ pub struct QueryHeadersParams {
 
 /// A header value: a number with `query::FLAG_NUMBER`, else text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum HeaderValue {
     Number(u64),
@@ -49,6 +52,7 @@ pub enum HeaderValue {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QueryHeadersResult {
     pub value: HeaderValue,

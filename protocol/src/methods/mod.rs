@@ -5,6 +5,7 @@
 //! optional in WinHTTP may be omitted and take WinHTTP's defaults. Unknown members are
 //! rejected (-32602), so a misspelt name is an error rather than a silent default.
 
+mod auth;
 mod data;
 mod handle;
 mod headers;
@@ -13,6 +14,7 @@ mod request;
 mod session;
 mod url;
 
+pub use auth::*;
 pub use data::*;
 pub use handle::*;
 pub use headers::*;
@@ -25,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 /// The result of the calls that create a handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HandleResult {
     pub handle: u64,
@@ -32,16 +35,18 @@ pub struct HandleResult {
 
 /// The result of the calls that return only a WinHTTP `BOOL`: `{}`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Empty {}
 
 /// Declares a method marker type implementing [`crate::Method`].
 macro_rules! method {
-    ($(#[$doc:meta])* $ty:ident, $name:literal, $params:ty, $result:ty) => {
-        $(#[$doc])*
+    ($(#[doc = $doc:literal])* $ty:ident, $name:literal, $params:ty, $result:ty) => {
+        $(#[doc = $doc])*
         #[derive(Debug, Clone, Copy)]
         pub struct $ty;
         impl $crate::Method for $ty {
             const NAME: &'static str = $name;
+            const SUMMARY: &'static str = concat!($($doc),*);
             type Params = $params;
             type Result = $result;
         }
@@ -55,10 +60,12 @@ pub const ALL_METHODS: &[&str] = &[
     "WinHttpConnect",
     "WinHttpOpenRequest",
     "WinHttpAddRequestHeaders",
+    "WinHttpSetCredentials",
     "WinHttpSendRequest",
     "WinHttpWriteData",
     "WinHttpReceiveResponse",
     "WinHttpQueryHeaders",
+    "WinHttpQueryAuthSchemes",
     "WinHttpQueryDataAvailable",
     "WinHttpReadData",
     "WinHttpCloseHandle",

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// `WinHttpOpenRequest`: a request handle under a connect handle.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OpenRequestParams {
     pub handle: u64,
@@ -33,6 +34,7 @@ method!(
 
 /// `WinHttpSendRequest`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendRequestParams {
     pub handle: u64,
@@ -58,6 +60,7 @@ method!(
 
 /// `WinHttpReceiveResponse`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReceiveResponseParams {
     pub handle: u64,

@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 
 /// `WinHttpOpen`: a session handle.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OpenParams {
     /// Becomes the User-Agent header; none is sent when absent.
@@ -31,6 +32,7 @@ method!(
 
 /// `WinHttpConnect`: a connect handle under a session. No network I/O happens here.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConnectParams {
     pub handle: u64,

@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 
 /// WinHTTP's `URL_COMPONENTS`, without the buffer pointers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UrlComponents {
     /// `lpszScheme`: "http" or "https".
@@ -30,6 +31,7 @@ pub struct UrlComponents {
 /// Caller buffer sizes in characters for CrackUrl's string components (`dwXxxLength` with a
 /// buffer). A component longer than its buffer (terminator included) fails with 122.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ComponentLengths {
     #[serde(default)]
@@ -48,6 +50,7 @@ pub struct ComponentLengths {
 
 /// `WinHttpCrackUrl`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CrackUrlParams {
     pub url: String,
@@ -65,6 +68,7 @@ method!(
 
 /// `WinHttpCreateUrl`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateUrlParams {
     pub components: UrlComponents,
@@ -78,6 +82,7 @@ pub struct CreateUrlParams {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateUrlResult {
     pub url: String,
