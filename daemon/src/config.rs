@@ -267,17 +267,19 @@ pub fn load(args: &Args) -> Result<Config, ConfigError> {
             continue;
         }
         // HINETD_SOCKET predates the generic names.
+        // Another program's HINETD_* variable in the environment must not stop the
+        // daemon; a misspelt one is worth a warning.
         let key = match name {
             "HINETD_SOCKET" => "socket.path",
-            _ => KEYS
-                .iter()
-                .map(|(k, _)| *k)
-                .find(|k| env_name(k) == name)
-                .ok_or_else(|| {
-                    err(format!(
-                        "unknown environment variable {name}: no configuration key has that name"
-                    ))
-                })?,
+            _ => match KEYS.iter().map(|(k, _)| *k).find(|k| env_name(k) == name) {
+                Some(k) => k,
+                None => {
+                    eprintln!(
+                        "hinetd: ignoring environment variable {name}: no configuration key has that name"
+                    );
+                    continue;
+                }
+            },
         };
         set(
             &mut table,

@@ -228,6 +228,11 @@ pub struct Destination<'a> {
 }
 
 impl Policy {
+    /// True when the policy lets everything through (the default).
+    pub fn is_permissive(&self) -> bool {
+        self.default == Action::Allow && !self.block_private && self.rules.is_empty()
+    }
+
     /// Compiles a configuration that passed [`EgressConfig::check`].
     pub fn new(cfg: &EgressConfig) -> Result<Self, String> {
         cfg.check()?;

@@ -54,6 +54,8 @@ const METHOD_ERRORS: &[(&str, &[u32])] = &[
     ("WinHttpQueryHeaders", &[87, 6, 12018, 12019, 12150, 122]),
     ("WinHttpQueryAuthSchemes", &[6, 12018, 4317]),
     ("WinHttpSetCredentials", &[6, 12018, 87, 50]),
+    ("WinHttpQueryAuthSchemes", &[6, 12018, 4317]),
+    ("WinHttpSetCredentials", &[6, 12018, 87, 50]),
     (
         "WinHttpQueryDataAvailable",
         &[6, 12018, 8, 12019, 12002, 12030, 12017],

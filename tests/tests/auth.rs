@@ -444,3 +444,53 @@ async fn async_session_answers_digest_inside_receive_response() {
     assert_eq!(status(&c, req).await, 200);
     assert_eq!(origin.requests().len(), 2);
 }
+
+#[tokio::test]
+async fn proxy_credentials_set_before_the_first_send() {
+    let proxy = hinet_tests::Tinyproxy::start_with_auth("pat", "pw");
+    let plain = HttpServer::start().await;
+    let cert = hinet_tests::TestCert::localhost();
+    let tls = HttpServer::start_tls(&cert).await;
+    let ca = cert.ca_file.to_str().expect("utf-8 path");
+    let daemon = Daemon::spawn(HINETD, &["--ca-file", ca]);
+    let c = daemon.connect().await;
+    let s = open(&c, json!({"accessType": 3, "proxyName": proxy.host_port()})).await;
+    for (port, flags) in [(plain.port(), 0), (tls.port(), 0x0080_0000)] {
+        // SetCredentials(PROXY, Basic) goes to the proxy before it asks.
+        let req = request(&c, s, "127.0.0.1", port, "GET", "/echo", flags).await;
+        c.call(
+            "WinHttpSetCredentials",
+            json!({"handle": req, "authTargets": 1, "authScheme": BASIC,
+                   "userName": "pat", "password": "pw"}),
+        )
+        .await
+        .unwrap();
+        send_receive(&c, req, json!({})).await.unwrap();
+        assert_eq!(status(&c, req).await, 200, "flags {flags:#x}");
+        let echo = read_all(&c, req, 65536).await.unwrap();
+        let echo = String::from_utf8_lossy(&echo).to_ascii_lowercase();
+        // Meant for the proxy only: the origin never sees it.
+        assert!(!echo.contains("proxy-authorization"), "{echo}");
+
+        // PROXY_USERNAME/PROXY_PASSWORD: the 407 is answered inside ReceiveResponse.
+        let req = request(&c, s, "127.0.0.1", port, "GET", "/hello", flags).await;
+        set_option(&c, req, 0x1002, json!("pat")).await.unwrap();
+        set_option(&c, req, 0x1003, json!("pw")).await.unwrap();
+        send_receive(&c, req, json!({})).await.unwrap();
+        assert_eq!(status(&c, req).await, 200, "flags {flags:#x}");
+        assert_eq!(read_all(&c, req, 4096).await.unwrap(), b"hello world");
+    }
+}
+
+#[tokio::test]
+async fn the_applications_own_authorization_header_is_left_alone() {
+    let t = setup().await;
+    let req = t.request("GET", &digest_path("MD5", "kim", "pw")).await;
+    credentials(&t.c, req, DIGEST, "kim", "pw").await;
+    send_receive(&t.c, req, json!({"headers": "Authorization: Bearer abc"}))
+        .await
+        .unwrap();
+    // Not replaced, and no automatic answer over it.
+    assert_eq!(status(&t.c, req).await, 401);
+    assert_eq!(t.authorizations(), [Some("Bearer abc".to_owned())]);
+}

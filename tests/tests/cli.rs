@@ -308,6 +308,13 @@ async fn credentials_redirects_and_optional_features() {
         (0, "authenticated"),
         "{run:?}"
     );
+    // Basic goes out with the first request (SetCredentials, or the header when the
+    // daemon has no SetCredentials).
+    let first = &origin.requests()[0];
+    assert_eq!(
+        first.header("authorization"),
+        Some("Basic YWxpY2U6czNjcmV0")
+    );
     let in_url = auth.replace("http://", "http://alice:s3cret@");
     let run = hinet(&daemon, &[&in_url]).await;
     assert_eq!(
@@ -338,6 +345,18 @@ async fn credentials_redirects_and_optional_features() {
     assert!(followed || warned, "{run:?}");
 
     // Features a daemon may lack are warnings, not failures.
+    origin.clear_requests();
+    let run = hinet(&daemon, &["--compressed", &origin.url("/hello")]).await;
+    assert_eq!(
+        (run.code, run.out().as_str()),
+        (0, "hello world"),
+        "{run:?}"
+    );
+    let asked = origin.requests()[0].header("accept-encoding").is_some();
+    assert!(
+        asked || run.stderr.contains("does not decompress"),
+        "{run:?}"
+    );
     let run = hinet(&daemon, &["--http2", "--compressed", &origin.url("/hello")]).await;
     assert_eq!(
         (run.code, run.out().as_str()),
@@ -375,6 +394,21 @@ async fn tls_insecure_and_cacert() {
         (run.code, run.out().as_str()),
         (0, "hello world"),
         "{run:?}"
+    );
+
+    // --http2 where the server offers h2: used, or a daemon without it says so.
+    let h2 = HttpServer::start_tls_with_alpn(&cert, &[b"h2", b"http/1.1"]).await;
+    let h2_url = h2.url_with_host("localhost", "/hello");
+    let run = hinet(&daemon, &["-k", "--http2", &h2_url]).await;
+    assert_eq!(
+        (run.code, run.out().as_str()),
+        (0, "hello world"),
+        "{run:?}"
+    );
+    let version = h2.requests()[0].version.clone();
+    assert!(
+        version == "HTTP/2.0" || run.stderr.contains("HTTP/1.1 only"),
+        "{version} {run:?}"
     );
 
     // --cacert cannot reach a daemon that does not trust the CA: the error says how.

@@ -141,11 +141,14 @@ fn unknown_keys_and_bad_values_are_named() {
     assert!(e.contains("limits.max_message"), "{e}");
 
     let empty = write(dir.path(), "empty.toml", "");
-    let e = failure(
+    // An unknown HINETD_* variable may belong to another program: a warning, not a failure.
+    let out = run(
         &["--config", &empty, "--print-config"],
         &[("HINETD_LIMITS_MAX_HANDELS", "5")],
     );
-    assert!(e.contains("HINETD_LIMITS_MAX_HANDELS"), "{e}");
+    assert!(out.status.success());
+    let warning = String::from_utf8_lossy(&out.stderr);
+    assert!(warning.contains("HINETD_LIMITS_MAX_HANDELS"), "{warning}");
     let e = failure(
         &["--config", &empty, "--print-config"],
         &[("HINETD_LIMITS_MAX_HANDLES", "many")],

@@ -193,3 +193,52 @@ async fn a_redirect_into_a_blocked_destination_is_refused() {
     assert_eq!(paths.len(), 1, "{paths:?}");
     assert!(paths[0].starts_with("/redirect"), "{paths:?}");
 }
+
+/// A proxy is no way around the policy: the real target is judged too.
+#[tokio::test]
+async fn a_proxy_does_not_bypass_the_policy() {
+    let blocked = HttpServer::start().await;
+    let proxy = hinet_tests::proxy::Tinyproxy::start();
+    let (daemon, _dir) = daemon_with(&format!(
+        r#"
+        [[egress.rules]]
+        action = "deny"
+        name = "no-blocked-origin"
+        hosts = ["127.0.0.1"]
+        ports = [{}]
+        "#,
+        blocked.port()
+    ));
+    let c = daemon.connect().await;
+    let s = handle(
+        c.call(
+            "WinHttpOpen",
+            json!({"accessType": 3, "proxyName": format!("127.0.0.1:{}", proxy.port())}),
+        )
+        .await
+        .unwrap(),
+    );
+    let k = handle(
+        c.call(
+            "WinHttpConnect",
+            json!({"handle": s, "serverName": "127.0.0.1", "serverPort": blocked.port()}),
+        )
+        .await
+        .unwrap(),
+    );
+    let r = handle(
+        c.call(
+            "WinHttpOpenRequest",
+            json!({"handle": k, "objectName": "/hello"}),
+        )
+        .await
+        .unwrap(),
+    );
+    let e = c
+        .call("WinHttpSendRequest", json!({"handle": r}))
+        .await
+        .expect_err("the target is denied even through the proxy");
+    assert_eq!(e.code, 5, "{e}");
+    assert!(e.to_string().contains("no-blocked-origin"), "{e}");
+    assert_eq!(blocked.connections(), 0);
+}

@@ -127,7 +127,7 @@ enum Target {
 /// yields (sub-millisecond: the close lands while the call is being written, parsed or
 /// started), on odd ones 1–4 ms (the close lands mid-operation or after it finished).
 async fn head_start(i: usize) {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         for _ in 0..(i * 7919) % 41 {
             tokio::task::yield_now().await;
         }
@@ -152,7 +152,7 @@ impl Worker {
         let path = match target {
             Target::Send => "/hello",
             // A response that is already there, or one that never comes.
-            Target::Receive if (i / 3) % 2 == 0 => "/hello",
+            Target::Receive if (i / 3).is_multiple_of(2) => "/hello",
             Target::Receive => "/stall",
             Target::Read => "/slow-body?delay_ms=20",
         };

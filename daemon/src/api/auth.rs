@@ -94,6 +94,8 @@ struct Challenge {
 #[derive(Clone, PartialEq, Eq)]
 enum Sent {
     Nothing,
+    /// The application's own Authorization header: not ours to answer again.
+    App,
     /// Basic credentials.
     Basic,
     /// A Digest answer to the challenge with these header values.
@@ -346,6 +348,11 @@ pub fn authorization(
         .answer(&home, target, verb, uri)
 }
 
+/// The request about to go carries the application's own Authorization header.
+pub fn app_authorized(request: &Request) {
+    lock(&request.extras.auth).server.sent = Sent::App;
+}
+
 /// The `Proxy-Authorization` value for a request through the proxy `proxy` (for the code
 /// that talks to proxies: a CONNECT, or an absolute-form request). Proxy credentials answer
 /// only a challenge from that proxy, or go pre-emptively as Basic.
@@ -445,6 +452,7 @@ pub fn retry(
     };
     let scheme = side.answerable(&origin)?;
     let repeat = match (&side.sent, scheme) {
+        (Sent::App, _) => true,
         (Sent::Nothing, _) => false,
         (_, auth_scheme::BASIC) => true,
         (Sent::Digest(raw), _) => side.challenge.as_ref().is_some_and(|c| &c.raw == raw),

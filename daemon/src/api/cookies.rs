@@ -78,6 +78,8 @@ mod tests {
             .into_iter(),
         );
         jar.store("https://a.test/", ["sec=4; Secure"].into_iter());
+        // Only HTTPS sets a Secure cookie.
+        jar.store("http://a.test/", ["sneaky=1; Secure"].into_iter());
         // Longer paths first, then in the order set.
         assert_eq!(
             jar.header_for("http://a.test/x/more").as_deref(),

@@ -83,9 +83,9 @@ pub fn decorate(
     {
         headers.push("Cookie", &value);
     }
-    if !headers.contains("Authorization")
-        && let Some(value) = auth::authorization(h, request, target, verb, path)
-    {
+    if headers.contains("Authorization") {
+        auth::app_authorized(request);
+    } else if let Some(value) = auth::authorization(h, request, target, verb, path) {
         headers.push("Authorization", &value);
     }
     // Through an HTTP proxy, plain HTTP requests carry the proxy's credentials themselves
@@ -146,7 +146,8 @@ pub fn response_body(
         .get("Content-Encoding")
         .and_then(Coding::from_header)
         .filter(|c| accept_encoding(flags).is_some_and(|a| a.split(", ").any(|n| n == c.name())));
-    let Some(coding) = coding else {
+    let Some(coding) = coding.filter(|_| !download.is_done()) else {
+        // Nothing to decode (or nothing to decode with): the headers stay as received.
         return ResponseBody::plain(download);
     };
     head.headers.0.retain(|(n, _)| {

@@ -301,6 +301,10 @@ impl ProgressSink for RequestProgress<'_> {
         crate::policy::admit(&self.0.account, target, addrs)
     }
 
+    fn restricts_egress(&self) -> bool {
+        !self.0.account.policy.is_permissive()
+    }
+
     fn progress(&self, event: Progress) {
         let (s, info) = match event {
             Progress::ResolvingName(name) => (status::RESOLVING_NAME, StatusInfo::Name { name }),

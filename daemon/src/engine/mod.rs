@@ -41,6 +41,12 @@ pub trait ProgressSink: Send + Sync {
         let _ = (target, addrs);
         Ok(())
     }
+
+    /// Whether an egress policy restricts where the work may go. When it does, a request
+    /// sent through a proxy has its real target judged too, not only the proxy.
+    fn restricts_egress(&self) -> bool {
+        false
+    }
 }
 
 /// Where a request goes.

@@ -306,6 +306,17 @@ async fn connect(
     let addrs = within("name resolution", limits.resolve, resolve(&hop)).await?;
     // The egress policy judges the addresses we will actually connect to.
     progress.admit(&hop, &addrs)?;
+    if hop != *target && progress.restricts_egress() {
+        // Through a proxy the target is never resolved here, yet the policy must judge
+        // it, or any proxy would be a way around it. Resolve it locally for the check; a
+        // name that does not resolve here is judged by name at the unspecified address,
+        // which block_private refuses (fail closed).
+        let target_addrs = match within("name resolution", limits.resolve, resolve(target)).await {
+            Ok(a) => a,
+            Err(_) => vec![SocketAddr::new(IpAddr::from([0, 0, 0, 0]), target.port)],
+        };
+        progress.admit(target, &target_addrs)?;
+    }
     progress.progress(Progress::NameResolved(addrs[0]));
 
     let mut last_error = None;

@@ -113,6 +113,16 @@ pub async fn serve_connection(
             _ = shutdown.cancelled() => break,
             p = calls.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
         };
+        if installs_callback(&text) {
+            // Runs before the next line is read: once the client has the subscription id,
+            // every later call of this client finds the callback live, and a HANDLE_CREATED
+            // it raises precedes that call's answer.
+            if let Some(rp) = handle_message(&conn, &text).await {
+                let _ = tx.send(rp).await;
+            }
+            drop(permit);
+            continue;
+        }
         let conn = conn.clone();
         let tx = tx.clone();
         tokio::spawn(async move {
@@ -181,6 +191,13 @@ async fn write_one(
     out.write_all(b"\n").await?;
     Stats::add(&stats.bytes_out, msg.get().len() as u64 + 1);
     Ok(())
+}
+
+/// Whether a line (call or batch) sets a status callback. A cheap textual test: a false
+/// positive only costs concurrency for that one line.
+fn installs_callback(text: &[u8]) -> bool {
+    let needle = hinet_protocol::callback::SET_STATUS_CALLBACK.as_bytes();
+    text.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Answers one line: a call, a notification or a batch. None when nothing is to be sent

@@ -111,6 +111,8 @@ pub async fn serve_connection(
             client,
             kill: kill.clone(),
         },
+        // jsonrpsee's connection ids are 32-bit; they only scope its own unsubscribe, which
+        // no client reaches, so wrapping after 2^32 connections is harmless.
         conn_id: client.0 as u32,
         stop,
         guard: ConnectionGuard::new(limits.calls_in_flight),

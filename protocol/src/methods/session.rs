@@ -2,7 +2,7 @@ use super::{HandleResult, method};
 use serde::{Deserialize, Serialize};
 
 /// `WinHttpOpen`: a session handle.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OpenParams {
@@ -23,6 +23,19 @@ pub struct OpenParams {
 
 fn default_access_type() -> u32 {
     crate::consts::access_type::NO_PROXY
+}
+
+/// The wire defaults: in particular NO_PROXY, not 0 (DEFAULT_PROXY).
+impl Default for OpenParams {
+    fn default() -> Self {
+        OpenParams {
+            user_agent: None,
+            access_type: default_access_type(),
+            proxy_name: None,
+            proxy_bypass: None,
+            flags: 0,
+        }
+    }
 }
 
 method!(
@@ -48,3 +61,14 @@ method!(
     /// Names the server for later requests.
     WinHttpConnect, "WinHttpConnect", ConnectParams, HandleResult
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rust_default_equals_the_wire_default() {
+        let wire: OpenParams = serde_json::from_str("{}").expect("empty params");
+        assert_eq!(OpenParams::default(), wire);
+    }
+}

@@ -78,6 +78,13 @@ pub fn machine() -> String {
     format!("{nproc} CPUs ({model}), {mem_gib:.0} GiB RAM, Linux")
 }
 
+/// The 1-, 5- and 15-minute load averages: how busy the machine was around a run.
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 /// Seconds since `start`, as f64.
 pub fn secs(start: Instant) -> f64 {
     start.elapsed().as_secs_f64()

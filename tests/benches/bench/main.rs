@@ -196,6 +196,7 @@ async fn run(cfg: &Config) -> Report {
     };
     let mut report = Report::default();
     report.fact("setup", "origin server", b.origin.name);
+    report.fact("setup", "load average at the start", common::loadavg());
     if cfg.wants("control") {
         eprintln!("control round trip");
         if let Err(e) = small::control(&b, cfg, &mut report).await {
@@ -240,5 +241,6 @@ async fn run(cfg: &Config) -> Report {
         eprintln!("soak");
         scale::soak(&b, cfg, &mut report).await;
     }
+    report.fact("setup", "load average at the end", common::loadavg());
     report
 }

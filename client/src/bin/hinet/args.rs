@@ -46,7 +46,7 @@ pub struct Cli {
     pub request: RequestArgs,
     /// hinetd's socket [default: $HINETD_SOCKET_PATH or $HINETD_SOCKET, else
     /// /run/hinetd/hinetd.sock for root, else $XDG_RUNTIME_DIR/hinetd.sock (or
-    /// /tmp/hinetd-<uid>/hinetd.sock) if it exists, else the system one if that exists]
+    /// /tmp/hinetd-UID/hinetd.sock) if it exists, else the system one if that exists]
     #[arg(long, value_name = "PATH", global = true)]
     pub socket: Option<PathBuf>,
 }
