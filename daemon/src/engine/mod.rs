@@ -76,17 +76,7 @@ impl Target {
 
     pub fn url(&self, path_and_query: &str) -> String {
         let scheme = if self.secure { "https" } else { "http" };
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        let default = if self.secure { 443 } else { 80 };
-        if self.port == default {
-            format!("{scheme}://{host}{path_and_query}")
-        } else {
-            format!("{scheme}://{host}:{}{path_and_query}", self.port)
-        }
+        format!("{scheme}://{}{path_and_query}", self.authority())
     }
 }
 
