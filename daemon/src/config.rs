@@ -228,6 +228,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("limits.calls_in_flight", Kind::Int),
     ("limits.max_handles", Kind::Int),
     ("limits.max_requests_in_flight", Kind::Int),
+    ("limits.max_buffered_bytes", Kind::Int),
     ("limits.max_connections_per_uid", Kind::Int),
     ("access.allowed_uids", Kind::Ints),
     ("access.allowed_gids", Kind::Ints),

@@ -27,6 +27,9 @@ pub struct Account {
     max_ops: usize,
     handles: AtomicUsize,
     ops: AtomicUsize,
+    /// Bytes queued for this client and not yet written to its socket.
+    buffered: AtomicUsize,
+    max_buffered: usize,
 }
 
 impl Account {
@@ -46,6 +49,32 @@ impl Account {
             max_ops: limits.max_requests_in_flight,
             handles: AtomicUsize::new(0),
             ops: AtomicUsize::new(0),
+            buffered: AtomicUsize::new(0),
+            max_buffered: limits.max_buffered_bytes,
+        }
+    }
+
+    /// Counts bytes queued for the client; false once `limits.max_buffered_bytes` is
+    /// exceeded.
+    pub fn queue_bytes(&self, n: usize) -> bool {
+        self.buffered.fetch_add(n, Ordering::Relaxed) + n <= self.max_buffered
+    }
+
+    /// Bytes written to the client's socket. (Saturating: a few messages, such as
+    /// subscription confirmations, are written without having been counted.)
+    pub fn wrote_bytes(&self, n: usize) {
+        let _ = self
+            .buffered
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                Some(v.saturating_sub(n))
+            });
+    }
+
+    /// Waits while at least half of the client's byte budget is queued: the daemon reads no
+    /// more response body for a client that is not reading what it already has.
+    pub async fn wait_for_room(&self) {
+        while self.buffered.load(Ordering::Relaxed) >= self.max_buffered / 2 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
     }
 
@@ -99,5 +128,50 @@ impl Drop for OpGuard {
             .stats
             .requests_in_flight
             .fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    fn account(max_buffered: usize) -> Account {
+        let limits = crate::state::Limits {
+            max_buffered_bytes: max_buffered,
+            ..crate::state::Limits::default()
+        };
+        let peer = Peer {
+            uid: 0,
+            gid: 0,
+            pid: None,
+            groups: Vec::new(),
+        };
+        Account::new(
+            ClientId(1),
+            peer,
+            &limits,
+            Arc::new(Stats::default()),
+            Arc::new(Policy::default()),
+        )
+    }
+
+    #[tokio::test]
+    async fn reads_pause_at_half_the_budget_and_resume_when_written() {
+        let a = Arc::new(account(1000));
+        assert!(a.queue_bytes(600));
+        let waiter = tokio::spawn({
+            let a = a.clone();
+            async move { a.wait_for_room().await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        assert!(!waiter.is_finished(), "600 of 1000 queued: reads wait");
+        a.wrote_bytes(200);
+        tokio::time::timeout(std::time::Duration::from_secs(2), waiter)
+            .await
+            .expect("room again below half")
+            .unwrap();
+        assert!(!a.queue_bytes(700), "over the budget");
+        a.wrote_bytes(10_000);
+        assert!(a.queue_bytes(10), "writes never go below zero");
     }
 }

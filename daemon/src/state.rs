@@ -26,6 +26,9 @@ pub struct Limits {
     pub max_requests_in_flight: usize,
     /// Connections open at once per peer uid.
     pub max_connections_per_uid: usize,
+    /// Bytes of responses and notifications that may wait for one client. Body reads pause
+    /// while half of it is used; a client whose notifications overflow it is disconnected.
+    pub max_buffered_bytes: usize,
 }
 
 impl Default for Limits {
@@ -38,6 +41,7 @@ impl Default for Limits {
             max_handles: 4096,
             max_requests_in_flight: 256,
             max_connections_per_uid: 128,
+            max_buffered_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -58,6 +62,7 @@ impl Limits {
         at_least("calls_in_flight", self.calls_in_flight, 1)?;
         at_least("max_handles", self.max_handles, 1)?;
         at_least("max_requests_in_flight", self.max_requests_in_flight, 1)?;
+        at_least("max_buffered_bytes", self.max_buffered_bytes, 64 * 1024)?;
         at_least("max_connections_per_uid", self.max_connections_per_uid, 1)?;
         if self.max_message > u32::MAX as usize || self.max_read > (u32::MAX as usize) / 4 {
             return Err("max_message and max_read must fit JSON-RPC's 32-bit size limits".into());

@@ -314,3 +314,80 @@ async fn status_reports_traffic_errors_and_uptime() {
     assert_eq!(invalid["count"], 2);
     assert_eq!(invalid["name"], "ERROR_INVALID_HANDLE");
 }
+
+/// With a small byte budget, reads pause while the client is not reading its answers, and
+/// resume when it does: every byte arrives, in order, none lost.
+#[tokio::test]
+async fn a_client_not_reading_its_answers_pauses_its_reads_and_loses_nothing() {
+    let origin = HttpServer::start().await;
+    let daemon = Daemon::spawn(HINETD, &["--set", "limits.max_buffered_bytes=262144"]);
+    let c = daemon.connect().await;
+    let s = handle(c.call("WinHttpOpen", json!({})).await.unwrap());
+    let k = handle(
+        c.call(
+            "WinHttpConnect",
+            json!({"handle": s, "serverName": "127.0.0.1", "serverPort": origin.port()}),
+        )
+        .await
+        .unwrap(),
+    );
+    let size = 4 * 1024 * 1024;
+    let r = handle(
+        c.call(
+            "WinHttpOpenRequest",
+            json!({"handle": k, "objectName": format!("/big?size={size}")}),
+        )
+        .await
+        .unwrap(),
+    );
+    c.call("WinHttpSendRequest", json!({"handle": r}))
+        .await
+        .unwrap();
+    c.call("WinHttpReceiveResponse", json!({"handle": r}))
+        .await
+        .unwrap();
+    // Sequential reads through raw pipelined lines: one per 64 KiB, all sent at once.
+    let reads = size / 65536 + 1;
+    let mut lines = String::new();
+    for i in 0..reads {
+        lines.push_str(&format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":\"r{i}\",\"method\":\"WinHttpReadData\",\"params\":{{\"handle\":{r},\"bytesToRead\":65536}}}}\n"
+        ));
+    }
+    c.send_raw(lines.as_bytes()).await;
+    let mut answers = Vec::new();
+    while answers.len() < reads {
+        let a = c
+            .next_raw_response(WAIT)
+            .await
+            .expect("every read is answered");
+        answers.push(a);
+    }
+    // Concurrent reads of one request either got bytes or found the body busy (12019).
+    for a in &answers {
+        if let Some(e) = a.get("error") {
+            assert_eq!(e["code"], 12019, "{a}");
+        }
+    }
+    // Then read the rest normally and check the whole body.
+    let mut total: usize = answers
+        .iter()
+        .filter_map(|a| a["result"]["bytesRead"].as_u64())
+        .map(|n| n as usize)
+        .sum();
+    loop {
+        let rd = c
+            .call(
+                "WinHttpReadData",
+                json!({"handle": r, "bytesToRead": 1_048_576}),
+            )
+            .await
+            .unwrap();
+        let n = rd["bytesRead"].as_u64().unwrap() as usize;
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    assert_eq!(total, size, "every byte of the body arrived exactly once");
+}

@@ -97,6 +97,7 @@ async fn do_query_available(h: &Handle) -> ApiResult<QueryDataAvailableResult> {
         return Ok(QueryDataAvailableResult { bytes_available: 0 });
     };
     h.callback.ready().await;
+    h.account.wait_for_room().await;
     let limits = request.timeouts().limits();
     let filled = within("receiving the response body", limits.receive, body.fill()).await;
     put_body(h, body);
@@ -151,6 +152,7 @@ async fn do_read(h: &Handle, want: usize) -> ApiResult<Bytes> {
                 break;
             }
             h.callback.ready().await;
+            h.account.wait_for_room().await;
             let n = within("receiving the response body", limits.receive, body.fill()).await?;
             if n == 0 {
                 break;

@@ -36,6 +36,9 @@ pub struct ConnectionInfo {
     pub client: ClientId,
     /// Cancelling it ends the connection (used when a client is hopelessly behind).
     pub kill: CancellationToken,
+    /// The transport counts the bytes it writes against the client's budget
+    /// (`Account::wrote_bytes`), so notifications may be counted against it too.
+    pub meters_bytes: bool,
 }
 
 /// The internal unsubscribe name jsonrpsee needs; clients use `WinHttpUnsetStatusCallback`.
@@ -201,6 +204,7 @@ async fn set_status_callback(
         id,
         kill: conn.kill,
         headroom: std::sync::atomic::AtomicUsize::new(1),
+        budget: conn.meters_bytes.then(|| handle.account.clone()),
     });
     let callback = Callback {
         sink: notifier.clone(),
@@ -235,6 +239,8 @@ struct SubscriptionNotifier {
     kill: CancellationToken,
     /// Free queue slots an operation waits for before it reads more from the network.
     headroom: std::sync::atomic::AtomicUsize,
+    /// The client's byte budget, where the transport meters it.
+    budget: Option<Arc<crate::quota::Account>>,
 }
 
 impl SubscriptionNotifier {
@@ -280,6 +286,14 @@ impl NotificationSink for SubscriptionNotifier {
                 return;
             }
         };
+        // The subscription envelope adds the method name and the subscription id.
+        let size = json.get().len() + 96;
+        if let Some(account) = &self.budget
+            && !account.queue_bytes(size)
+        {
+            self.give_up();
+            return;
+        }
         let mut state = lock(&self.state);
         match &mut *state {
             NotifierState::Live(sink) => self.push(sink, json),

@@ -65,7 +65,7 @@ pub async fn serve_connection(
     }
     let client = account.client;
     let limits = daemon.limits.clone();
-    daemon.handles.register(account);
+    daemon.handles.register(account.clone());
     daemon
         .connections
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -73,13 +73,20 @@ pub async fn serve_connection(
     let (tx, rx) = mpsc::channel::<Box<RawValue>>(limits.outbound_queue);
     // Not a child of `shutdown`: a shutdown drains the queue, a kill abandons it.
     let kill = CancellationToken::new();
-    let writer = tokio::spawn(write_loop(write, rx, kill.clone(), daemon.stats.clone()));
+    let writer = tokio::spawn(write_loop(
+        write,
+        rx,
+        kill.clone(),
+        daemon.stats.clone(),
+        account.clone(),
+    ));
     let max_response = limits.max_read * 2 + 64 * 1024;
     let conn = Arc::new(Conn {
         methods,
         info: ConnectionInfo {
             client,
             kill: kill.clone(),
+            meters_bytes: true,
         },
         sink: MethodSink::new_with_limit(tx.clone(), max_response as u32),
         subscriptions: BoundedSubscriptions::new(MAX_SUBSCRIPTIONS),
@@ -118,6 +125,7 @@ pub async fn serve_connection(
             // every later call of this client finds the callback live, and a HANDLE_CREATED
             // it raises precedes that call's answer.
             if let Some(rp) = handle_message(&conn, &text).await {
+                account.queue_bytes(rp.get().len() + 1);
                 let _ = tx.send(rp).await;
             }
             drop(permit);
@@ -125,8 +133,12 @@ pub async fn serve_connection(
         }
         let conn = conn.clone();
         let tx = tx.clone();
+        let account = account.clone();
         tokio::spawn(async move {
             if let Some(rp) = handle_message(&conn, &text).await {
+                // Answers are counted but never refused: their number is bounded by the
+                // calls in flight, and body reads pause while the budget is half used.
+                account.queue_bytes(rp.get().len() + 1);
                 let _ = tx.send(rp).await;
             }
             drop(permit);
@@ -156,6 +168,7 @@ async fn write_loop(
     mut rx: mpsc::Receiver<Box<RawValue>>,
     kill: CancellationToken,
     stats: Arc<Stats>,
+    account: Arc<Account>,
 ) {
     let mut out = BufWriter::with_capacity(64 * 1024, write);
     loop {
@@ -167,12 +180,14 @@ async fn write_loop(
         if write_one(&mut out, &msg, &stats).await.is_err() {
             break;
         }
+        account.wrote_bytes(msg.get().len() + 1);
         // Batch what is already queued into one flush.
         while let Ok(more) = rx.try_recv() {
             if write_one(&mut out, &more, &stats).await.is_err() {
                 kill.cancel();
                 return;
             }
+            account.wrote_bytes(more.get().len() + 1);
         }
         if out.flush().await.is_err() {
             break;

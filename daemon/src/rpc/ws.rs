@@ -110,6 +110,8 @@ pub async fn serve_connection(
         info: ConnectionInfo {
             client,
             kill: kill.clone(),
+            // jsonrpsee writes WebSocket frames itself; its own bounded buffer paces them.
+            meters_bytes: false,
         },
         // jsonrpsee's connection ids are 32-bit; they only scope its own unsubscribe, which
         // no client reaches, so wrapping after 2^32 connections is harmless.

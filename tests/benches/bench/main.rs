@@ -11,8 +11,9 @@
 //! Smoke run (tiny sizes, the harness's hyper server instead of nginx, nothing written to
 //! docs/): `cargo test -p hinetd --bench bench -- --smoke`.
 //!
-//! Sections: `control`, `small`, `python`, `cli`, `bulk`, `upload`, `handles`, `clients`,
-//! `inflight`, `soak`. Every figure is the median of `--runs` runs (default 5).
+//! Sections (`--only a,b`): `control`, `small`, `python`, `cli`, `bulk`, `upload`, `handles`,
+//! `clients`, `inflight`, `soak`. Every comparison is the median of `--runs` runs (default 5).
+//! Sizes: `--soak-secs`, `--handles`, `--clients`, `--in-flight`; `--out DIR` for the files.
 
 mod common;
 mod line;
@@ -100,6 +101,15 @@ impl Config {
                     )
                 }
                 "--only" => cfg.only = Some(value()?.split(',').map(str::to_owned).collect()),
+                "--handles" => {
+                    cfg.handles = value()?.parse().map_err(|e| format!("--handles: {e}"))?
+                }
+                "--clients" => {
+                    cfg.clients = value()?.parse().map_err(|e| format!("--clients: {e}"))?
+                }
+                "--in-flight" => {
+                    cfg.in_flight = value()?.parse().map_err(|e| format!("--in-flight: {e}"))?
+                }
                 "--out" => cfg.out = PathBuf::from(value()?),
                 other => return Err(format!("unknown argument {other}")),
             }
@@ -184,7 +194,21 @@ async fn run(cfg: &Config) -> Report {
     eprintln!("machine: {}", machine());
     let scratch = TempDir::new("hinet-bench");
     // Logging at warn: the debug level the test harness defaults to would be measured too.
-    let daemon = Daemon::spawn_with_env(HINETD, &[], &[("RUST_LOG", "hinetd=warn")]);
+    // The per-connection quotas (limits.*; defaults 4096 handles, 256 HTTP operations in
+    // flight, 128 connections per uid) are raised so the scale sections measure the daemon,
+    // not its defaults; every other section stays far below them.
+    let daemon = Daemon::spawn_with_env(
+        HINETD,
+        &[
+            "--set",
+            "limits.max_handles=1000000",
+            "--set",
+            "limits.max_requests_in_flight=1000000",
+            "--set",
+            "limits.max_connections_per_uid=100000",
+        ],
+        &[("RUST_LOG", "hinetd=warn")],
+    );
     let origin = Origin::start(!cfg.smoke, cfg.bulk).await;
     eprintln!("origin: {} on port {}", origin.name, origin.port);
     let b = Bench {

@@ -1,15 +1,15 @@
 //! Scale (memory per handle, many clients, many requests in flight) and the soak run.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use crate::common::{Report, open_fds, rss_kib, secs};
 use crate::line::LineClient;
-use crate::small::{hinetd_get, rpc_get, session_to};
+use crate::small::{hinetd_get, session_to};
 use crate::{Bench, Config};
 
 /// Samples the daemon's RSS and descriptors until stopped; returns the peaks.
@@ -103,40 +103,29 @@ pub async fn clients(b: &Bench, cfg: &Config, report: &mut Report) {
     let per_client = 5;
     let pid = b.daemon.pid();
     let mut conns = Vec::with_capacity(cfg.clients);
+    let mut refused = 0;
     for _ in 0..cfg.clients {
-        conns.push(b.daemon.connect().await);
+        match session_to(b, b.origin.port).await {
+            Ok(c) => conns.push(c),
+            Err(_) => refused += 1,
+        }
     }
     let (stop, peaks) = sampler(pid, Duration::from_millis(50));
-    let errors = Arc::new(AtomicUsize::new(0));
+    let errors = Arc::new(AtomicUsize::new(refused * per_client));
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for rpc in conns {
-        let (errors, port, path) = (errors.clone(), b.origin.port, b.origin.small_path.clone());
+    for (mut c, ses, con) in conns {
+        let (errors, path) = (errors.clone(), b.origin.small_path.clone());
         tasks.push(tokio::spawn(async move {
-            let Ok(ses) = rpc.call("WinHttpOpen", json!({})).await else {
-                errors.fetch_add(per_client, Ordering::Relaxed);
-                return;
-            };
-            let ses = ses["handle"].clone();
-            let con = match rpc
-                .call(
-                    "WinHttpConnect",
-                    json!({"handle": ses, "serverName": "127.0.0.1", "serverPort": port}),
-                )
-                .await
-            {
-                Ok(v) => v["handle"].clone(),
-                Err(_) => {
-                    errors.fetch_add(per_client, Ordering::Relaxed);
-                    return;
-                }
-            };
+            let mut buf = Vec::new();
             for _ in 0..per_client {
-                if rpc_get(&rpc, &con, &path).await != Some(1024) {
+                if !matches!(hinetd_get(&mut c, con, &path, &mut buf).await, Ok(1024)) {
                     errors.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            let _ = rpc.call("WinHttpCloseHandle", json!({"handle": ses})).await;
+            let _ = c
+                .call_ok("WinHttpCloseHandle", json!({"handle": ses}))
+                .await;
         }));
     }
     for t in tasks {
@@ -150,14 +139,29 @@ pub async fn clients(b: &Bench, cfg: &Config, report: &mut Report) {
     let total = cfg.clients * per_client;
     report.fact(
         "5 scale",
-        format!("{} concurrent client connections × {per_client} GETs", cfg.clients),
         format!(
-            "{total} GETs in {took:.2} s ({:.0} req/s), {} errors; daemon peak RSS {:.1} MiB, peak fds {fds}",
+            "{} concurrent client connections × {per_client} GETs",
+            cfg.clients
+        ),
+        format!(
+            "{total} GETs in {took:.2} s ({:.0} req/s), {} errors ({refused} connections refused); \
+             daemon peak RSS {:.1} MiB, peak fds {fds}",
             total as f64 / took,
             errors.load(Ordering::Relaxed),
             rss as f64 / 1024.0
         ),
     );
+}
+
+/// What the in-flight run saw go wrong, by WinHTTP error number.
+type Codes = Arc<Mutex<HashMap<i64, usize>>>;
+
+fn count(codes: &Codes, code: i64) {
+    *codes
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(code)
+        .or_default() += 1;
 }
 
 /// `cfg.in_flight` async requests at once against a server that answers after a delay.
@@ -199,74 +203,92 @@ pub async fn in_flight(b: &Bench, cfg: &Config, report: &mut Report) {
     let pid = b.daemon.pid();
     let (stop, peaks) = sampler(pid, Duration::from_millis(50));
     let n = cfg.in_flight;
+    // Failures: RPC errors (no completion follows) and REQUEST_ERROR completions.
+    let codes: Codes = Arc::default();
+    let failed = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let mut sent = 0;
     for _ in 0..n {
-        let Ok(r) = rpc
+        let opened = rpc
             .call(
                 "WinHttpOpenRequest",
                 json!({"handle": con, "objectName": "/slow"}),
             )
-            .await
-        else {
-            break;
+            .await;
+        let outcome = match opened {
+            Ok(r) => {
+                rpc.call("WinHttpSendRequest", json!({"handle": r["handle"]}))
+                    .await
+            }
+            Err(e) => Err(e),
         };
-        if rpc
-            .call("WinHttpSendRequest", json!({"handle": r["handle"]}))
-            .await
-            .is_ok()
-        {
-            sent += 1;
+        match outcome {
+            Ok(_) => sent += 1,
+            Err(e) => count(&codes, e.code),
         }
     }
     let send_secs = secs(start);
-    let (mut done, mut errors, mut max_outstanding) = (0usize, 0usize, 0usize);
-    let mut codes: HashMap<i64, usize> = HashMap::new();
+    let (mut done, mut max_outstanding) = (0usize, 0usize);
+    // Awaited before the session closes, so no call is left waiting when the bench ends.
+    let mut spawned = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(180);
-    while done + errors < sent && Instant::now() < deadline {
-        let Some(note) = rpc.next_notification(Duration::from_secs(30)).await else {
+    while done + failed.load(Ordering::Relaxed) < sent && Instant::now() < deadline {
+        let Some(note) = rpc.next_notification(Duration::from_secs(10)).await else {
             break;
         };
         let ev = &note["params"]["result"];
         let h = ev["handle"].clone();
         match ev["statusName"].as_str() {
             Some("SENDREQUEST_COMPLETE") => {
-                let rpc = rpc.clone();
-                tokio::spawn(async move {
-                    let _ = rpc
+                let (rpc, codes, failed) = (rpc.clone(), codes.clone(), failed.clone());
+                spawned.push(tokio::spawn(async move {
+                    if let Err(e) = rpc
                         .call("WinHttpReceiveResponse", json!({"handle": h}))
-                        .await;
-                });
+                        .await
+                    {
+                        count(&codes, e.code);
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }));
             }
             Some("HEADERS_AVAILABLE") => {
                 done += 1;
                 let rpc = rpc.clone();
-                tokio::spawn(async move {
+                spawned.push(tokio::spawn(async move {
                     let _ = rpc.call("WinHttpCloseHandle", json!({"handle": h})).await;
-                });
+                }));
             }
             Some("REQUEST_ERROR") => {
-                errors += 1;
-                *codes
-                    .entry(ev["info"]["error"].as_i64().unwrap_or(0))
-                    .or_default() += 1;
+                count(&codes, ev["info"]["error"].as_i64().unwrap_or(0));
+                failed.fetch_add(1, Ordering::Relaxed);
             }
             _ => {}
         }
-        max_outstanding = max_outstanding.max(sent - done - errors);
+        max_outstanding = max_outstanding.max(sent - done - failed.load(Ordering::Relaxed));
     }
     let took = secs(start);
     stop.store(true, Ordering::Relaxed);
     let (rss, fds) = peaks.await.unwrap_or((0, 0));
+    for t in spawned {
+        let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+    }
     let _ = rpc.call("WinHttpCloseHandle", json!({"handle": ses})).await;
-    let mut codes: Vec<_> = codes.into_iter().collect();
+    let mut codes: Vec<_> = codes
+        .lock()
+        .map(|c| c.clone().into_iter().collect())
+        .unwrap_or_default();
     codes.sort_unstable();
+    let failures: usize = codes.iter().map(|(_, n)| n).sum();
     report.fact(
         "5 scale",
-        format!("{n} async requests in flight, server answers after {} ms", delay.as_millis()),
         format!(
-            "{done} answered, {errors} errors {codes:?}, in {took:.2} s (all sent within {send_secs:.2} s; \
-             up to {max_outstanding} outstanding); daemon peak RSS {:.1} MiB, peak fds {fds}",
+            "{n} async requests in flight, server answers after {} ms",
+            delay.as_millis()
+        ),
+        format!(
+            "{done} answered, {failures} failed {codes:?} (error: count), in {took:.2} s \
+             (sent within {send_secs:.2} s; up to {max_outstanding} outstanding); \
+             daemon peak RSS {:.1} MiB, peak fds {fds}",
             rss as f64 / 1024.0
         ),
     );
