@@ -9,11 +9,10 @@ pub const SOCKET_ENV: &str = "HINETD_SOCKET";
 /// The system instance's socket.
 const SYSTEM_SOCKET: &str = "/run/hinetd/hinetd.sock";
 
-/// The socket to connect to: `$HINETD_SOCKET_PATH` or `$HINETD_SOCKET` when set; for root
-/// the system instance's `/run/hinetd/hinetd.sock`; else the per-user socket
-/// (`$XDG_RUNTIME_DIR/hinetd.sock`, or `/tmp/hinetd-<uid>/hinetd.sock` without that
-/// variable) when it exists, else the system socket when that exists (a member of the
-/// daemon's group uses the system instance), else the per-user path.
+/// The socket to connect to: `$HINETD_SOCKET_PATH` or `$HINETD_SOCKET` when set; else the
+/// daemon's default (`$XDG_RUNTIME_DIR/hinetd.sock`, else `/run/hinetd/hinetd.sock` for
+/// root, else `/tmp/hinetd-<uid>/hinetd.sock`) when it exists, else the system socket when
+/// that exists (a member of the daemon's group uses the system instance), else the default.
 pub fn socket_path() -> PathBuf {
     for var in ["HINETD_SOCKET_PATH", SOCKET_ENV] {
         if let Some(p) = std::env::var_os(var).filter(|p| !p.is_empty()) {
@@ -21,11 +20,9 @@ pub fn socket_path() -> PathBuf {
         }
     }
     let uid = current_uid();
-    if uid == 0 {
-        return PathBuf::from(SYSTEM_SOCKET);
-    }
     let user = match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
         Some(dir) => PathBuf::from(dir).join("hinetd.sock"),
+        None if uid == 0 => return PathBuf::from(SYSTEM_SOCKET),
         None => PathBuf::from(format!("/tmp/hinetd-{uid}/hinetd.sock")),
     };
     if !user.exists() && Path::new(SYSTEM_SOCKET).exists() {

@@ -295,7 +295,7 @@ pub fn load(args: &Args) -> Result<Config, ConfigError> {
     let mut config: Config = toml::Value::Table(table)
         .try_into()
         .map_err(|e| err(format!("configuration: {e}")))?;
-    config.resolve(system)?;
+    config.resolve(args.system)?;
     Ok(config)
 }
 
@@ -439,29 +439,34 @@ pub fn default_config_path(system: bool) -> Option<PathBuf> {
     Some(base.join("hinetd").join("hinetd.toml"))
 }
 
-/// The default socket: `/run/hinetd/hinetd.sock` for the system instance, else
-/// `$XDG_RUNTIME_DIR/hinetd.sock`, else `/tmp/hinetd-<uid>/hinetd.sock`.
-pub fn default_socket_path(system: bool) -> PathBuf {
-    if system {
+/// The default socket, as the wire contract fixes it: `/run/hinetd/hinetd.sock` for an
+/// explicit `--system` instance; otherwise `$XDG_RUNTIME_DIR/hinetd.sock` when that is set,
+/// else `/run/hinetd/hinetd.sock` for root, else `/tmp/hinetd-<uid>/hinetd.sock`.
+pub fn default_socket_path(explicit_system: bool) -> PathBuf {
+    if explicit_system {
         return PathBuf::from("/run/hinetd/hinetd.sock");
     }
     if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir).join("hinetd.sock");
     }
-    PathBuf::from(format!("/tmp/hinetd-{}/hinetd.sock", crate::sys::euid()))
+    let uid = crate::sys::euid();
+    if uid == 0 {
+        return PathBuf::from("/run/hinetd/hinetd.sock");
+    }
+    PathBuf::from(format!("/tmp/hinetd-{uid}/hinetd.sock"))
 }
 
 impl Config {
     /// Fills in the defaults that depend on who runs the daemon, and checks what serde
     /// cannot.
-    fn resolve(&mut self, system: bool) -> Result<(), ConfigError> {
+    fn resolve(&mut self, explicit_system: bool) -> Result<(), ConfigError> {
         if self
             .socket
             .path
             .as_ref()
             .is_none_or(|p| p.as_os_str().is_empty())
         {
-            self.socket.path = Some(default_socket_path(system));
+            self.socket.path = Some(default_socket_path(explicit_system));
         }
         if self.access.allowed_uids.is_none() {
             let mut uids = vec![crate::sys::euid(), 0];

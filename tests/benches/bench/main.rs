@@ -185,6 +185,16 @@ fn write_outputs(cfg: &Config, report: &Report, md: &str) -> Result<(), String> 
     }
     if !report.soak.is_empty() {
         plot::soak(report, &cfg.out.join("benchmarks-soak.svg")).map_err(|e| e.to_string())?;
+        let csv: String = std::iter::once("seconds,rss_mib,open_fds\n".to_owned())
+            .chain(
+                report
+                    .soak
+                    .iter()
+                    .map(|(t, rss, fds)| format!("{t:.1},{rss:.2},{fds}\n")),
+            )
+            .collect();
+        common::write_file(&cfg.out.join("benchmarks-soak.csv"), csv.as_bytes())
+            .map_err(|e| e.to_string())?;
     }
     eprintln!("bench: results in {}", cfg.out.display());
     Ok(())

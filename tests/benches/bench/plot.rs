@@ -90,7 +90,8 @@ pub fn soak(report: &Report, path: &Path) -> PlotResult {
     root.fill(&WHITE)?;
     let t_max = report.soak.iter().map(|s| s.0).fold(1.0, f64::max);
     let rss_max = report.soak.iter().map(|s| s.1).fold(1.0, f64::max) * 1.3;
-    let fd_max = report.soak.iter().map(|s| s.2).max().unwrap_or(1) as f64 * 1.3;
+    // Different headroom on the two axes, so two flat lines do not hide one another.
+    let fd_max = report.soak.iter().map(|s| s.2).max().unwrap_or(1) as f64 * 2.5;
     let mut chart = ChartBuilder::on(&root)
         .caption(
             "soak: daemon RSS and open fds over time",
