@@ -170,6 +170,7 @@ impl Handle {
                 (Object::Session(s), _) => return s,
                 (_, Some(p)) => h = p,
                 // Connect and request handles are always created under a parent.
+                // `insert` refuses a non-session handle without a parent.
                 (_, None) => unreachable!("non-session handle without a parent"),
             }
         }
@@ -247,6 +248,13 @@ impl HandleTable {
         parent: Option<Arc<Handle>>,
         object: Object,
     ) -> ApiResult<Arc<Handle>> {
+        // The tree's shape is what makes `Handle::session` total: sessions are roots, and
+        // everything else hangs under a parent.
+        if matches!(object, Object::Session(_)) != parent.is_none() {
+            return Err(ApiError::Internal(
+                "a session must be a root and any other handle must have a parent".into(),
+            ));
+        }
         // A call that outlives its connection must not leave a handle nobody can close.
         let account = self.account(owner).ok_or(ApiError::OperationCancelled)?;
         account.add_handle()?;
