@@ -159,8 +159,16 @@ async fn serve(
         daemon.stats.clone(),
         daemon.policy.clone(),
     ));
-    rpc::transport::serve_connection(stream, methods, daemon, account, shutdown).await;
+    // Counted here, for either framing, and given up only after the uid's slot: a client
+    // that sees the count drop may connect again at once.
+    daemon
+        .connections
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    rpc::transport::serve_connection(stream, methods, daemon.clone(), account, shutdown).await;
     drop(ticket);
+    daemon
+        .connections
+        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(
         client = client.0,
         uid,

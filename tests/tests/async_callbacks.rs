@@ -285,6 +285,21 @@ async fn post_with_write_data_completes_each_write() {
     assert_eq!(unb64(body["body_b64"].as_str().unwrap()), b"0123456789");
 }
 
+/// Sends `req`, waits for SENDREQUEST_COMPLETE, then starts ReceiveResponse.
+async fn send_then_receive(c: &RpcConn, req: u64) {
+    c.call("WinHttpSendRequest", json!({"handle": req}))
+        .await
+        .unwrap();
+    c.wait_for_notification(WAIT, |n| {
+        ev(n)["handle"] == req && ev(n)["statusName"] == "SENDREQUEST_COMPLETE"
+    })
+    .await
+    .unwrap();
+    c.call("WinHttpReceiveResponse", json!({"handle": req}))
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn failures_arrive_as_request_error_with_the_api_id() {
     let origin = HttpServer::start().await;
@@ -382,17 +397,7 @@ async fn failures_arrive_as_request_error_with_the_api_id() {
     c.call("WinHttpSetTimeouts", json!({"handle": req, "resolveTimeout": 0, "connectTimeout": 0, "sendTimeout": 0, "receiveTimeout": 300}))
         .await
         .unwrap();
-    c.call("WinHttpSendRequest", json!({"handle": req}))
-        .await
-        .unwrap();
-    c.wait_for_notification(WAIT, |n| {
-        ev(n)["handle"] == req && ev(n)["statusName"] == "SENDREQUEST_COMPLETE"
-    })
-    .await
-    .unwrap();
-    c.call("WinHttpReceiveResponse", json!({"handle": req}))
-        .await
-        .unwrap();
+    send_then_receive(&c, req).await;
     let (e, before) = error_of(&c, req).await;
     assert_eq!(
         (e["info"]["result"].clone(), e["info"]["error"].clone()),
@@ -406,17 +411,7 @@ async fn failures_arrive_as_request_error_with_the_api_id() {
     // Bad status line: REQUEST_ERROR{1, 12152}.
     let garbage = RawServer::start(Script::Respond(b"garbage\r\n\r\n".to_vec())).await;
     let req = request_to(&c, session, "127.0.0.1", garbage.port(), "/").await;
-    c.call("WinHttpSendRequest", json!({"handle": req}))
-        .await
-        .unwrap();
-    c.wait_for_notification(WAIT, |n| {
-        ev(n)["handle"] == req && ev(n)["statusName"] == "SENDREQUEST_COMPLETE"
-    })
-    .await
-    .unwrap();
-    c.call("WinHttpReceiveResponse", json!({"handle": req}))
-        .await
-        .unwrap();
+    send_then_receive(&c, req).await;
     let (e, _) = error_of(&c, req).await;
     assert_eq!(
         (e["info"]["result"].clone(), e["info"]["error"].clone()),
@@ -429,17 +424,7 @@ async fn failures_arrive_as_request_error_with_the_api_id() {
     ))
     .await;
     let req = request_to(&c, session, "127.0.0.1", reset.port(), "/").await;
-    c.call("WinHttpSendRequest", json!({"handle": req}))
-        .await
-        .unwrap();
-    c.wait_for_notification(WAIT, |n| {
-        ev(n)["handle"] == req && ev(n)["statusName"] == "SENDREQUEST_COMPLETE"
-    })
-    .await
-    .unwrap();
-    c.call("WinHttpReceiveResponse", json!({"handle": req}))
-        .await
-        .unwrap();
+    send_then_receive(&c, req).await;
     c.wait_for_notification(WAIT, |n| {
         ev(n)["handle"] == req && ev(n)["statusName"] == "HEADERS_AVAILABLE"
     })

@@ -41,6 +41,43 @@ pub struct ConnectionInfo {
     pub meters_bytes: bool,
 }
 
+/// A batch's answers, gathered the way both transports need: subscriptions answer on
+/// their own line (through the sink), notifications not at all, and a batch of nothing but
+/// notifications gets no answer.
+pub struct BatchAnswers {
+    out: jsonrpsee::core::server::BatchResponseBuilder,
+    any_call: bool,
+}
+
+impl BatchAnswers {
+    pub fn new(max_response: usize) -> Self {
+        BatchAnswers {
+            out: jsonrpsee::core::server::BatchResponseBuilder::new_with_limit(max_response),
+            any_call: false,
+        }
+    }
+
+    /// Adds a call's answer; Err is the error that replaces a batch grown too large.
+    pub fn add(
+        &mut self,
+        rp: jsonrpsee::core::server::MethodResponse,
+    ) -> Result<(), jsonrpsee::core::server::MethodResponse> {
+        self.any_call = true;
+        if rp.is_subscription() {
+            return Ok(());
+        }
+        self.out.append(rp)
+    }
+
+    pub fn finish(self) -> jsonrpsee::core::server::MethodResponse {
+        use jsonrpsee::core::server::MethodResponse;
+        if !self.any_call {
+            return MethodResponse::notification();
+        }
+        MethodResponse::from_batch(self.out.finish())
+    }
+}
+
 /// The internal unsubscribe name jsonrpsee needs; clients use `WinHttpUnsetStatusCallback`.
 pub const UNSUBSCRIBE_INTERNAL: &str = "hinet_unsubscribeStatusCallback";
 

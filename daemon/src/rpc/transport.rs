@@ -17,8 +17,7 @@ use crate::stats::Stats;
 use bytes::BytesMut;
 use jsonrpsee::core::server::helpers::prepare_error;
 use jsonrpsee::core::server::{
-    BatchResponseBuilder, BoundedSubscriptions, MethodCallback, MethodResponse, MethodSink,
-    Methods, SubscriptionState,
+    BoundedSubscriptions, MethodCallback, MethodResponse, MethodSink, Methods, SubscriptionState,
 };
 use jsonrpsee::server::RandomIntegerIdProvider;
 use jsonrpsee::types::error::{ErrorCode, reject_too_big_batch_request, reject_too_big_request};
@@ -66,9 +65,6 @@ pub async fn serve_connection(
     let client = account.client;
     let limits = daemon.limits.clone();
     daemon.handles.register(account.clone());
-    daemon
-        .connections
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (read, write) = stream.into_split();
     let (tx, rx) = mpsc::channel::<Box<RawValue>>(limits.outbound_queue);
     // Not a child of `shutdown`: a shutdown drains the queue, a kill abandons it.
@@ -155,9 +151,6 @@ pub async fn serve_connection(
     drop(tx);
     drop(conn);
     let _ = writer.await;
-    daemon
-        .connections
-        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     tracing::debug!(client = client.0, "connection closed");
 }
 
@@ -208,11 +201,15 @@ async fn write_one(
     Ok(())
 }
 
-/// Whether a line (call or batch) sets a status callback. A cheap textual test: a false
-/// positive only costs concurrency for that one line.
+/// Whether a line (call or batch) sets a status callback. A textual test, because it runs
+/// on every line (a WriteData line can be megabytes): memchr's vectorised search, no parse.
+/// A false positive only costs concurrency for that one line.
 fn installs_callback(text: &[u8]) -> bool {
-    let needle = hinet_protocol::callback::SET_STATUS_CALLBACK.as_bytes();
-    text.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(
+        text,
+        hinet_protocol::callback::SET_STATUS_CALLBACK.as_bytes(),
+    )
+    .is_some()
 }
 
 /// Answers one line: a call, a notification or a batch. None when nothing is to be sent
@@ -282,8 +279,7 @@ async fn batch(conn: &Conn, text: &str) -> MethodResponse {
     if entries.len() > MAX_BATCH {
         return MethodResponse::error(Id::Null, reject_too_big_batch_request(MAX_BATCH));
     }
-    let mut out = BatchResponseBuilder::new_with_limit(conn.max_response);
-    let mut any_call = false;
+    let mut answers = super::BatchAnswers::new(conn.max_response);
     for entry in entries {
         let rp = if let Ok(req) = serde_json::from_str::<Request>(entry.get()) {
             call(conn, req).await
@@ -296,19 +292,11 @@ async fn batch(conn: &Conn, text: &str) -> MethodResponse {
                 .unwrap_or(Id::Null);
             MethodResponse::error(id, ErrorObject::from(ErrorCode::InvalidRequest))
         };
-        any_call = true;
-        if rp.is_subscription() {
-            // A subscription answered through the sink already, on its own line.
-            continue;
-        }
-        if let Err(too_big) = out.append(rp) {
+        if let Err(too_big) = answers.add(rp) {
             return too_big;
         }
     }
-    if !any_call {
-        return MethodResponse::notification();
-    }
-    MethodResponse::from_batch(out.finish())
+    answers.finish()
 }
 
 /// Runs a notification (a call without an id) for its effect; its answer is dropped.

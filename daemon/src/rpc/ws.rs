@@ -27,7 +27,7 @@ use hyper_util::rt::TokioIo;
 use jsonrpsee::core::middleware::{
     Batch, BatchEntry, Notification, RpcServiceBuilder, RpcServiceT,
 };
-use jsonrpsee::core::server::{BatchResponseBuilder, MethodCallback, MethodResponse, Methods};
+use jsonrpsee::core::server::{MethodCallback, MethodResponse, Methods};
 use jsonrpsee::server::{
     BatchRequestConfig, ConnectionGuard, ConnectionState, HttpResponse, ServerConfig, StopHandle,
     http, stop_channel, ws,
@@ -39,7 +39,6 @@ use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use tokio::io::Interest;
 use tokio::net::UnixStream;
 use tokio::sync::{Semaphore, mpsc};
@@ -94,7 +93,6 @@ pub async fn serve_connection(
 ) {
     let client = account.client;
     daemon.handles.register(account);
-    daemon.connections.fetch_add(1, Ordering::Relaxed);
     // Cancelled when the client is hopelessly behind on its notifications: ends everything
     // at once, like the NDJSON transport's kill.
     let kill = CancellationToken::new();
@@ -164,7 +162,6 @@ pub async fn serve_connection(
     close_handles();
     kill.cancel();
     drop(server_handle);
-    daemon.connections.fetch_sub(1, Ordering::Relaxed);
     tracing::debug!(client = client.0, "HTTP connection closed");
 }
 
@@ -322,8 +319,7 @@ where
         // jsonrpsee's own batch would call the inner service directly, past this gate.
         let this = self.clone();
         async move {
-            let mut out = BatchResponseBuilder::new_with_limit(this.max_response);
-            let mut any_call = false;
+            let mut answers = super::BatchAnswers::new(this.max_response);
             for entry in batch {
                 let rp = match entry {
                     Ok(BatchEntry::Call(req)) => this.call(req).await,
@@ -336,19 +332,11 @@ where
                         MethodResponse::error(id, e)
                     }
                 };
-                any_call = true;
-                if rp.is_subscription() {
-                    // Answered through the sink already, as its own message.
-                    continue;
-                }
-                if let Err(too_big) = out.append(rp) {
+                if let Err(too_big) = answers.add(rp) {
                     return too_big;
                 }
             }
-            if !any_call {
-                return MethodResponse::notification();
-            }
-            MethodResponse::from_batch(out.finish())
+            answers.finish()
         }
     }
 
